@@ -1,0 +1,65 @@
+"""What each role may do. One table, read by views, the API and the admin alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from civicgrid.accounts.enums import Role
+
+
+class Capability(models.TextChoices):
+    VIEW_TERRITORY = "territory.view"
+    EDIT_TERRITORY = "territory.edit"
+    VIEW_PEOPLE = "people.view"
+    EDIT_PEOPLE = "people.edit"
+    REVEAL_PEOPLE = "people.reveal"
+    IMPORT_PEOPLE = "people.import"
+    EXPORT_PEOPLE = "people.export"
+    MANAGE_ACCOUNTS = "accounts.manage"
+    MANAGE_SECURITY = "security.manage"
+    VIEW_AUDIT = "audit.view"
+    EXPORT_AUDIT = "audit.export"
+    USE_ADMIN = "admin.use"
+
+
+_READ = {Capability.VIEW_TERRITORY, Capability.VIEW_PEOPLE}
+_STAFF_WRITE = _READ | {Capability.EDIT_PEOPLE}
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.COMMAND_OPERATOR: frozenset(_STAFF_WRITE | {Capability.REVEAL_PEOPLE}),
+    Role.STREET_ADMIN: frozenset(
+        _STAFF_WRITE | {Capability.REVEAL_PEOPLE, Capability.IMPORT_PEOPLE, Capability.EXPORT_PEOPLE,
+                        Capability.EDIT_TERRITORY}
+    ),
+    Role.COMMUNITY_WORKER: frozenset(
+        _STAFF_WRITE | {Capability.REVEAL_PEOPLE, Capability.IMPORT_PEOPLE, Capability.EXPORT_PEOPLE}
+    ),
+    Role.GRID_CHIEF: frozenset(_STAFF_WRITE | {Capability.REVEAL_PEOPLE}),
+    Role.ROAD_CHIEF: frozenset({Capability.VIEW_TERRITORY}),
+    Role.AREA_CHIEF: frozenset(_READ),
+    Role.DEPARTMENT_HANDLER: frozenset({Capability.VIEW_TERRITORY}),
+    Role.PARTY_SECRETARY: frozenset(_READ),
+    Role.LEADER: frozenset(_READ),
+    # 三员分立: the system administrator runs the system but never reads the audit trail;
+    # the security administrator manages accounts' security; the audit administrator
+    # only reads the trail and changes nothing.
+    Role.SYSTEM_ADMIN: frozenset(
+        {Capability.VIEW_TERRITORY, Capability.EDIT_TERRITORY, Capability.MANAGE_ACCOUNTS, Capability.USE_ADMIN}
+    ),
+    Role.SECURITY_ADMIN: frozenset({Capability.MANAGE_SECURITY, Capability.MANAGE_ACCOUNTS, Capability.USE_ADMIN}),
+    Role.AUDIT_ADMIN: frozenset({Capability.VIEW_AUDIT, Capability.EXPORT_AUDIT}),
+}
+
+READ_ONLY_ROLES = frozenset({Role.LEADER, Role.AUDIT_ADMIN})
+
+
+def capabilities(user: Any) -> frozenset[str]:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    return ROLE_CAPABILITIES.get(str(user.role), frozenset())
+
+
+def has_capability(user: Any, capability: str) -> bool:
+    return capability in capabilities(user)

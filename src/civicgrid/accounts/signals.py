@@ -1,0 +1,1 @@
+# signals: see accounts feature work

@@ -1,0 +1,205 @@
+"""Project settings. Everything a deployment changes comes from the environment (12-factor).
+
+With nothing set, CivicGrid runs on an embedded SQLite database under var/ with
+development-only keys, so `make demo` needs no set-up at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(os.environ.get("CIVICGRID_HOME", Path.cwd()))
+VAR_DIR = Path(os.environ.get("CIVICGRID_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+DEBUG = env_bool("CIVICGRID_DEBUG", False)
+# The fallback key is for the embedded demo only; production sets CIVICGRID_SECRET_KEY.
+SECRET_KEY = os.environ.get("CIVICGRID_SECRET_KEY", "insecure-demo-only-secret-key-change-me-in-production")
+ALLOWED_HOSTS = os.environ.get("CIVICGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CIVICGRID_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "axes",
+    "django_filters",
+    "import_export",
+    "civicgrid.common",
+    "civicgrid.accounts",
+    "civicgrid.audit",
+    "civicgrid.territory",
+    "civicgrid.people",
+    "civicgrid.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civicgrid.audit.middleware.RequestContextMiddleware",
+    "civicgrid.accounts.middleware.IdleTimeoutMiddleware",
+    "civicgrid.accounts.middleware.PasswordExpiryMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Axes must be last: it turns lock-outs into responses.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "civicgrid.config.urls"
+WSGI_APPLICATION = "civicgrid.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "civicgrid.accounts.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}")
+DATABASES: dict[str, dict[str, Any]] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers and one writer work at once; IMMEDIATE avoids lock upgrades.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (process-local by default; Redis in production) ----------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth and security ----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+PASSWORD_MIN_LENGTH = env_int("CIVICGRID_PASSWORD_MIN_LENGTH", 8)
+PASSWORD_MIN_CLASSES = env_int("CIVICGRID_PASSWORD_MIN_CLASSES", 3)
+PASSWORD_HISTORY_COUNT = env_int("CIVICGRID_PASSWORD_HISTORY", 5)
+PASSWORD_MAX_AGE_DAYS = env_int("CIVICGRID_PASSWORD_MAX_AGE_DAYS", 90)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
+    {"NAME": "civicgrid.accounts.passwords.CharacterClassValidator",
+     "OPTIONS": {"min_classes": PASSWORD_MIN_CLASSES}},
+    {"NAME": "civicgrid.accounts.passwords.PasswordHistoryValidator",
+     "OPTIONS": {"history": PASSWORD_HISTORY_COUNT}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AXES_FAILURE_LIMIT = env_int("CIVICGRID_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = env_int("CIVICGRID_LOCKOUT_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("CIVICGRID_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("CIVICGRID_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# --- Field encryption of personal data (GB/T 39786: SM4 by default) -------------------
+# CIVICGRID_FIELD_KEYS="k1:<base64 16-byte key>,k2:<...>"; the active key encrypts new values.
+_DEMO_FIELD_KEY = "k0:Y2l2aWNncmlkLWRlbW8tMA=="  # base64("civicgrid-demo-0"): demo only
+FIELD_ENCRYPTION_KEYS = os.environ.get("CIVICGRID_FIELD_KEYS", _DEMO_FIELD_KEY)
+FIELD_ENCRYPTION_ACTIVE_KEY = os.environ.get("CIVICGRID_FIELD_ACTIVE_KEY", "")
+FIELD_ENCRYPTION_CIPHER = os.environ.get("CIVICGRID_FIELD_CIPHER", "SM4-GCM")  # or AES-GCM
+BLIND_INDEX_KEY = os.environ.get("CIVICGRID_BLIND_INDEX_KEY", "Y2l2aWNncmlkLWRlbW8tYmxpbmQtaW5kZXgta2V5LTA=")
+
+# --- Audit ----------------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = max(180, env_int("CIVICGRID_AUDIT_RETENTION_DAYS", 180))
+
+# --- Internationalisation: Simplified Chinese first, English second --------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = os.environ.get("CIVICGRID_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Background work ------------------------------------------------------------------
+# Production: Celery with Redis. Embedded default: tasks run eagerly in-process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- API ------------------------------------------------------------------------------
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CIVICGRID_LOG_LEVEL", "WARNING")},
+}

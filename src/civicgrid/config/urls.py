@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve as static_serve
+
+from civicgrid.config.api import api
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("civicgrid.accounts.urls")),
+    path("territory/", include("civicgrid.territory.urls")),
+    path("people/", include("civicgrid.people.urls")),
+    path("audit/", include("civicgrid.audit.urls")),
+    path("media/<path:path>", static_serve, {"document_root": settings.MEDIA_ROOT}),
+]
+
+__all__ = ["i18n_patterns", "urlpatterns"]

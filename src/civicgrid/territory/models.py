@@ -1,0 +1,131 @@
+"""The territory: district > street/town > community > grid, and what sits in a grid.
+
+Every node's ``code`` is hierarchical (a child's code starts with its parent's), so the
+code is also the materialised path used for territorial scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.common.models import TimeStampedModel
+from civicgrid.territory.enums import AreaLevel, StreetKind
+
+
+class Area(TimeStampedModel):
+    """One node of the administrative tree, at any level."""
+
+    code = models.CharField(_("编码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    level = models.CharField(_("层级"), max_length=16, choices=AreaLevel.choices, db_index=True)
+    street_kind = models.CharField(_("街道类型"), max_length=8, choices=StreetKind.choices, blank=True)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # GeoJSON geometry (Polygon or MultiPolygon), WGS 84 longitude/latitude.
+    geometry = models.JSONField(_("边界"), null=True, blank=True)
+    area_km2 = models.DecimalField(_("面积(平方公里)"), max_digits=10, decimal_places=4, null=True, blank=True)
+    population = models.PositiveIntegerField(_("人口"), default=0)
+    households = models.PositiveIntegerField(_("户数"), default=0)
+    properties = models.JSONField(_("其他属性"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("辖区节点")
+        verbose_name_plural = _("辖区节点")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["parent", "code"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Compound(TimeStampedModel):
+    """A residential compound (小区) inside a grid."""
+
+    grid = models.ForeignKey(Area, verbose_name=_("网格"), on_delete=models.PROTECT, related_name="compounds")
+    area_code = models.CharField(max_length=20, db_index=True)
+    code = models.CharField(_("编码"), max_length=24, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    geometry = models.JSONField(_("位置"), null=True, blank=True)
+    has_property_management = models.BooleanField(_("有物业"), default=True)
+
+    class Meta:
+        verbose_name = _("小区")
+        verbose_name_plural = _("小区")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Building(TimeStampedModel):
+    """A building (楼栋) inside a compound."""
+
+    compound = models.ForeignKey(Compound, verbose_name=_("小区"), on_delete=models.PROTECT, related_name="buildings")
+    grid = models.ForeignKey(Area, verbose_name=_("网格"), on_delete=models.PROTECT, related_name="buildings")
+    area_code = models.CharField(max_length=20, db_index=True)
+    code = models.CharField(_("编码"), max_length=28, unique=True)
+    name = models.CharField(_("楼号"), max_length=50)
+    floors = models.PositiveSmallIntegerField(_("层数"), default=6)
+    units = models.PositiveSmallIntegerField(_("单元数"), default=1)
+    geometry = models.JSONField(_("位置"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.compound.name} {self.name}"
+
+
+class Household(TimeStampedModel):
+    """A household (户) living in a building."""
+
+    building = models.ForeignKey(Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, related_name="households")
+    area_code = models.CharField(max_length=20, db_index=True)
+    code = models.CharField(_("户编码"), max_length=36, unique=True)
+    unit = models.CharField(_("单元"), max_length=10, blank=True)
+    room = models.CharField(_("室"), max_length=10)
+
+    class Meta:
+        verbose_name = _("户")
+        verbose_name_plural = _("户")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.building} {self.unit}-{self.room}"
+
+
+class RoadSegment(TimeStampedModel):
+    """A road segment (路段): a line that may cross several grids."""
+
+    street = models.ForeignKey(Area, verbose_name=_("街道"), on_delete=models.PROTECT, related_name="road_segments")
+    area_code = models.CharField(max_length=20, db_index=True)
+    code = models.CharField(_("编码"), max_length=24, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    geometry = models.JSONField(_("走向"))  # GeoJSON LineString or MultiLineString
+    length_m = models.PositiveIntegerField(_("长度(米)"), default=0)
+    grids = models.ManyToManyField(Area, verbose_name=_("经过网格"), related_name="crossing_roads", blank=True)
+
+    class Meta:
+        verbose_name = _("路段")
+        verbose_name_plural = _("路段")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoundaryVersion(models.Model):
+    """A single-row counter bumped whenever any boundary changes, so every process can
+    tell cheaply that its in-memory STRtree is stale."""
+
+    version = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "changed_at": self.changed_at.isoformat()}

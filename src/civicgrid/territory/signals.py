@@ -1,0 +1,1 @@
+# signals set in the territory feature work

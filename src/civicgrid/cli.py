@@ -1,11 +1,11 @@
 """The `civicgrid` command: Django's management commands under the project's settings.
 
-    civicgrid demo [--residents N] [--no-serve]
-    civicgrid serve [--host H] [--port N]
-    civicgrid territory import FILE.geojson | export FILE.geojson
-    civicgrid createadmin
-    civicgrid keys rotate
-    civicgrid audit verify
+civicgrid demo [--residents N] [--no-serve]
+civicgrid serve [--host H] [--port N]
+civicgrid territory import FILE.geojson | export FILE.geojson
+civicgrid createadmin
+civicgrid keys rotate
+civicgrid audit verify
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ def password() -> str:
 
 # --- Browser tests (Playwright driving Debian's chromium; never a downloaded browser) ---
 
+
 def _browser_unavailable_reason() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
@@ -58,8 +59,15 @@ def browser() -> Iterator[Any]:
         instance = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield instance
         instance.close()
@@ -70,7 +78,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(15000)
-    pg.base_url = live_server.url  # type: ignore[attr-defined]
+    pg.base_url = live_server.url
     yield pg
     context.close()
 
@@ -82,7 +90,7 @@ def phone_page(browser: Any, live_server: Any) -> Iterator[Any]:
     )
     pg = context.new_page()
     pg.set_default_timeout(15000)
-    pg.base_url = live_server.url  # type: ignore[attr-defined]
+    pg.base_url = live_server.url
     yield pg
     context.close()
 

@@ -94,7 +94,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}")
-DATABASES: dict[str, dict[str, Any]] = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DATABASES: dict[str, dict[str, Any]] = {"default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -126,12 +126,12 @@ PASSWORD_MIN_CLASSES = env_int("CIVICGRID_PASSWORD_MIN_CLASSES", 3)
 PASSWORD_HISTORY_COUNT = env_int("CIVICGRID_PASSWORD_HISTORY", 5)
 PASSWORD_MAX_AGE_DAYS = env_int("CIVICGRID_PASSWORD_MAX_AGE_DAYS", 90)
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
-    {"NAME": "civicgrid.accounts.passwords.CharacterClassValidator",
-     "OPTIONS": {"min_classes": PASSWORD_MIN_CLASSES}},
-    {"NAME": "civicgrid.accounts.passwords.PasswordHistoryValidator",
-     "OPTIONS": {"history": PASSWORD_HISTORY_COUNT}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "civicgrid.accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": PASSWORD_MIN_CLASSES}},
+    {"NAME": "civicgrid.accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"history": PASSWORD_HISTORY_COUNT}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 AXES_FAILURE_LIMIT = env_int("CIVICGRID_LOCKOUT_FAILURES", 5)

@@ -4,6 +4,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import factory
+import factory.declarations
+import factory.django
+import factory.faker
 from django.utils import timezone
 
 from civicgrid.accounts.enums import Role
@@ -19,16 +22,16 @@ def square(x0: float, y0: float, size_x: float, size_y: float) -> dict[str, Any]
     return {"type": "Polygon", "coordinates": [[[round(a, 6), round(b, 6)] for a, b in ring]]}
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
 
-    username = factory.Sequence(lambda n: f"user{n}")
-    display_name = factory.Faker("name", locale="zh_CN")
+    username = factory.declarations.Sequence(lambda n: f"user{n}")
+    display_name = factory.faker.Faker("name", locale="zh_CN")
     role = Role.COMMUNITY_WORKER
     is_active = True
-    password_changed_at = factory.LazyFunction(timezone.now)
+    password_changed_at = factory.declarations.LazyFunction(timezone.now)
     password = factory.django.Password(TEST_PASSWORD)
 
 
@@ -61,22 +64,32 @@ def build_sample_district() -> SampleDistrict:
     for i in range(2):
         sx = x0 + i * width / 2
         street = Area.objects.create(
-            code=f"150104{i + 1:03d}", name=["兴隆巷街道", "小召街道"][i], level=AreaLevel.STREET,
-            street_kind="street", parent=district, geometry=square(sx, y0, width / 2, height),
+            code=f"150104{i + 1:03d}",
+            name=["兴隆巷街道", "小召街道"][i],
+            level=AreaLevel.STREET,
+            street_kind="street",
+            parent=district,
+            geometry=square(sx, y0, width / 2, height),
         )
         sample.streets.append(street)
         for j in range(2):
             cy = y0 + j * height / 2
             community = Area.objects.create(
-                code=f"{street.code}{j + 1:03d}", name=f"{street.name[:3]}社区{j + 1}",
-                level=AreaLevel.COMMUNITY, parent=street, geometry=square(sx, cy, width / 2, height / 2),
+                code=f"{street.code}{j + 1:03d}",
+                name=f"{street.name[:3]}社区{j + 1}",
+                level=AreaLevel.COMMUNITY,
+                parent=street,
+                geometry=square(sx, cy, width / 2, height / 2),
             )
             sample.communities.append(community)
             for k in range(2):
                 gx = sx + k * width / 4
                 grid = Area.objects.create(
-                    code=f"{community.code}{k + 1:02d}", name=f"{community.name}第{k + 1}网格",
-                    level=AreaLevel.GRID, parent=community, geometry=square(gx, cy, width / 4, height / 2),
+                    code=f"{community.code}{k + 1:02d}",
+                    name=f"{community.name}第{k + 1}网格",
+                    level=AreaLevel.GRID,
+                    parent=community,
+                    geometry=square(gx, cy, width / 4, height / 2),
                     population=100,
                 )
                 sample.grids.append(grid)
@@ -84,4 +97,5 @@ def build_sample_district() -> SampleDistrict:
 
 
 def make_user(role: Role | str, area: Area | None, **kwargs: Any) -> User:
-    return UserFactory(role=role, area=area, **kwargs)  # type: ignore[no-any-return]
+    user: User = UserFactory.create(role=role, area=area, **kwargs)
+    return user

@@ -56,12 +56,18 @@ class Person(AreaScopedModel, TimeStampedModel):
     )
     relation_to_head = models.CharField(_("与户主关系"), max_length=20, blank=True)
     is_active = models.BooleanField(_("在册"), default=True)
+    # Keyed digest of the last imported row's content: a re-import skips unchanged rows
+    # without decrypting anything (see people.importing).
+    row_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("居民")
         verbose_name_plural = _("居民")
         ordering = ["area_code", "name", "id"]
-        indexes = [models.Index(fields=["area_code", "name"])]
+        indexes = [
+            models.Index(fields=["area_code", "name"]),
+            models.Index(fields=["grid", "name"]),
+        ]
         permissions = [("reveal_person", _("可查看居民敏感信息明文"))]
 
     def __str__(self) -> str:
@@ -89,3 +95,47 @@ class PersonTag(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+
+class ImportJob(TimeStampedModel):
+    """One uploaded Excel file and how its import went. Progress while the file is being
+    written lives in the cache (the write transaction hides row updates from readers)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        VALIDATING = "validating", _("校验中")
+        INVALID = "invalid", _("校验未通过")
+        WRITING = "writing", _("写入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    created_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    area_code = models.CharField(max_length=20, blank=True, db_index=True)
+    file = models.FileField(_("文件"), upload_to="people/imports/%Y/%m/", blank=True)
+    file_name = models.CharField(_("文件名"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理"), default=0)
+    created_count = models.PositiveIntegerField(_("新增"), default=0)
+    updated_count = models.PositiveIntegerField(_("更新"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("未变化"), default=0)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    # [{"row": 5, "column": "身份证号", "message": "..."}], capped (see importing.MAX_REPORTED_ERRORS).
+    errors = models.JSONField(_("错误报告"), default=list, blank=True)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("人口导入任务")
+        verbose_name_plural = _("人口导入任务")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.INVALID, self.Status.DONE, self.Status.FAILED}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 
@@ -47,7 +48,7 @@ class PasswordExpiryMiddleware:
         user = request.user
         if user.is_authenticated and not request.path.startswith(self.EXEMPT_PREFIXES):
             changed = getattr(user, "password_changed_at", None)
-            max_age = timezone.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+            max_age = datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
             if changed is None or timezone.now() - changed > max_age:
                 messages.warning(request, _("您的密码已过期, 请修改密码。"))
                 return redirect("accounts:password_change")

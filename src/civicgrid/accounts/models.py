@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.accounts.enums import DepartmentKind, Role
@@ -57,6 +61,38 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Whenever a password is set (set_password, any form, the admin, createadmin) the new
+        hash goes to PasswordHistory, the change time is stamped and, for an existing
+        account, the change is audited. A hasher upgrade on log-in is not a change."""
+        password_set = getattr(self, "_password", None) is not None
+        adding = self._state.adding
+        if password_set:
+            self.password_changed_at = timezone.now()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "password" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if password_set:
+                self._record_password()
+                if not adding:
+                    from civicgrid.audit.enums import AuditAction
+                    from civicgrid.audit.services import audit_record
+
+                    audit_record(
+                        action=AuditAction.PASSWORD_CHANGE,
+                        obj=self,
+                        area_code=self.area.code if self.area_id and self.area else "",
+                    )
+
+    def _record_password(self) -> None:
+        PasswordHistory.objects.create(user=self, password_hash=self.password)
+        keep = max(1, int(getattr(settings, "PASSWORD_HISTORY_COUNT", 5)))
+        stale = list(self.password_history.order_by("-created_at", "-id").values_list("pk", flat=True)[keep:])
+        if stale:
+            PasswordHistory.objects.filter(pk__in=stale).delete()
+
     @property
     def scope_code(self) -> str:
         """The code prefix this user may see; empty means the whole installation."""
@@ -71,5 +107,8 @@ class PasswordHistory(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.created_at:%Y-%m-%d}"

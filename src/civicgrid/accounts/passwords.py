@@ -44,9 +44,7 @@ class PasswordHistoryValidator:
             return
         recent = user.password_history.all()[: self.history]
         if any(check_password(password, entry.password_hash) for entry in recent):
-            raise ValidationError(
-                _("不能使用最近 %(n)d 次用过的密码。") % {"n": self.history}, code="password_reused"
-            )
+            raise ValidationError(_("不能使用最近 %(n)d 次用过的密码。") % {"n": self.history}, code="password_reused")
 
     def get_help_text(self) -> str:
         return _("不能使用最近 %(n)d 次用过的密码。") % {"n": self.history}

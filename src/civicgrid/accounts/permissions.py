@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.translation import gettext as _
 
 from civicgrid.accounts.enums import Role
 
@@ -30,8 +34,8 @@ _STAFF_WRITE = _READ | {Capability.EDIT_PEOPLE}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.COMMAND_OPERATOR: frozenset(_STAFF_WRITE | {Capability.REVEAL_PEOPLE}),
     Role.STREET_ADMIN: frozenset(
-        _STAFF_WRITE | {Capability.REVEAL_PEOPLE, Capability.IMPORT_PEOPLE, Capability.EXPORT_PEOPLE,
-                        Capability.EDIT_TERRITORY}
+        _STAFF_WRITE
+        | {Capability.REVEAL_PEOPLE, Capability.IMPORT_PEOPLE, Capability.EXPORT_PEOPLE, Capability.EDIT_TERRITORY}
     ),
     Role.COMMUNITY_WORKER: frozenset(
         _STAFF_WRITE | {Capability.REVEAL_PEOPLE, Capability.IMPORT_PEOPLE, Capability.EXPORT_PEOPLE}
@@ -63,3 +67,35 @@ def capabilities(user: Any) -> frozenset[str]:
 
 def has_capability(user: Any, capability: str) -> bool:
     return capability in capabilities(user)
+
+
+def is_read_only(user: Any) -> bool:
+    """Leaders and the audit administrator read; they never change data."""
+    return str(getattr(user, "role", "")) in READ_ONLY_ROLES
+
+
+def require_capability(user: Any, capability: str) -> None:
+    """Raise PermissionDenied (403 on pages and the API) unless ``user`` has ``capability``."""
+    if not has_capability(user, capability):
+        raise PermissionDenied(_("您没有执行此操作的权限"))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def capability_required(capability: str) -> Callable[[F], F]:
+    """View decorator: log-in required (redirect), then the capability (403)."""
+
+    def decorator(view: F) -> F:
+        from django.contrib.auth.views import redirect_to_login
+
+        @wraps(view)
+        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require_capability(request.user, capability)
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator

@@ -16,7 +16,8 @@ class RequestContext:
     ip_address: str | None = None
 
 
-_current: ContextVar[RequestContext] = ContextVar("civicgrid_request_context", default=RequestContext())
+_EMPTY = RequestContext()
+_current: ContextVar[RequestContext] = ContextVar("civicgrid_request_context", default=_EMPTY)
 
 
 def current() -> RequestContext:

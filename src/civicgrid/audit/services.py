@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from civicgrid.accounts.permissions import is_read_only
 from civicgrid.audit import context
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+
+# Actions that change data: a read-only role (leader, audit administrator) can never be
+# their actor. Log-in, log-out, viewing, exporting and one's own password change remain.
+DATA_WRITE_ACTIONS = frozenset(
+    {
+        AuditAction.CREATE,
+        AuditAction.UPDATE,
+        AuditAction.DELETE,
+        AuditAction.IMPORT,
+        AuditAction.TRANSITION,
+        AuditAction.KEY_ROTATION,
+    }
+)
 
 
 def _actor(actor: Any) -> tuple[int | None, str]:
@@ -36,13 +52,17 @@ def audit_record(
     """Append one record to the hash chain. ``changes`` must already be masked."""
     ctx = context.current()
     actor = actor if actor is not None else ctx.user
+    if str(action) in DATA_WRITE_ACTIONS and is_read_only(actor):
+        # Backstop for accounts.services.ensure_can_write: raising here rolls back the
+        # caller's whole transaction, so nothing is half-written.
+        raise PermissionDenied(gettext("您的角色为只读, 不能修改数据"))
     actor_id, label = _actor(actor)
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
         area_code = area_code or str(getattr(obj, "area_code", "") or "")
-    head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
+    head, _created = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
     event = AuditEvent(
         id=head.last_id + 1,
         occurred_at=timezone.now(),

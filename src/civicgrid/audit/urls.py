@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from civicgrid.audit import views
 
 app_name = "audit"
 
-urlpatterns: list = [path("", views.events, name="events")]
+urlpatterns: list[URLPattern] = [path("", views.events, name="events")]

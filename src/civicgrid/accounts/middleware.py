@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -14,6 +16,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 SESSION_LAST_SEEN = "civicgrid_last_seen"
+# Read by the audit log-out handler to say why the session ended.
+LOGOUT_REASON_ATTR = "civicgrid_logout_reason"
+
+
+def _redirect_with_message(request: HttpRequest, url: str, level: int, text: str) -> HttpResponse:
+    """These middlewares run before MessageMiddleware and answer without calling it, so they
+    keep the message in a storage of their own and write it onto the response."""
+    response = redirect(url)
+    existing = getattr(request, "_messages", None)
+    storage = existing if existing is not None else default_storage(request)
+    storage.add(level, text)
+    if existing is None:
+        storage.update(response)
+    return response
 
 
 class IdleTimeoutMiddleware:
@@ -27,11 +43,12 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last_seen = request.session.get(SESSION_LAST_SEEN)
             if last_seen is not None and now - float(last_seen) > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+                setattr(request, LOGOUT_REASON_ATTR, "idle_timeout")
                 logout(request)
-                messages.info(request, _("您已长时间未操作, 请重新登录。"))
                 if request.path.startswith("/api/"):
                     return self.get_response(request)
-                return redirect(f"{reverse('accounts:login')}?next={request.path}")
+                url = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+                return _redirect_with_message(request, url, messages.INFO, _("您已长时间未操作, 请重新登录。"))
             request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
@@ -50,6 +67,7 @@ class PasswordExpiryMiddleware:
             changed = getattr(user, "password_changed_at", None)
             max_age = datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
             if changed is None or timezone.now() - changed > max_age:
-                messages.warning(request, _("您的密码已过期, 请修改密码。"))
-                return redirect("accounts:password_change")
+                return _redirect_with_message(
+                    request, reverse("accounts:password_change"), messages.WARNING, _("您的密码已过期, 请修改密码。")
+                )
         return self.get_response(request)

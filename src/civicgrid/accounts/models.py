@@ -65,6 +65,10 @@ class User(AbstractUser):
         """Whenever a password is set (set_password, any form, the admin, createadmin) the new
         hash goes to PasswordHistory, the change time is stamped and, for an existing
         account, the change is audited. A hasher upgrade on log-in is not a change."""
+        from civicgrid.accounts.permissions import ROLE_CAPABILITIES, Capability
+
+        # is_staff only lets the admin's own log-in form through; it follows the role.
+        self.is_staff = self.is_superuser or Capability.USE_ADMIN in ROLE_CAPABILITIES.get(str(self.role), ())
         password_set = getattr(self, "_password", None) is not None
         adding = self._state.adding
         if password_set:

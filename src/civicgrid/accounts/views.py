@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse_lazy
-from django.utils.translation import gettext_lazy as _
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from civicgrid.accounts.enums import Role
+from civicgrid.accounts.permissions import Capability, capabilities, is_read_only
 
 
 class LoginView(auth_views.LoginView):
@@ -20,10 +28,79 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]
         response = super().form_valid(form)
-        messages.success(self.request, _("密码已修改。"))
+        messages.success(self.request, gettext_lazy("密码已修改。"))
         return response
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    title: str
+    hint: str
+    key: str
+
+
+def territory_chain(area: Any) -> list[Any]:
+    """The user's node and its ancestors, top first (district > street > community > grid)."""
+    chain: list[Any] = []
+    node = area
+    while node is not None and len(chain) < 8:
+        chain.append(node)
+        node = node.parent
+    return list(reversed(chain))
+
+
+def home_links(user: Any) -> list[Link]:
+    caps = capabilities(user)
+    links: list[Link] = []
+    if Capability.VIEW_AUDIT in caps:
+        links.append(Link(reverse("audit:events"), _("审计日志"), _("查询登录、修改、导出等全部操作记录"), "audit"))
+    if Capability.VIEW_TERRITORY in caps:
+        links.append(
+            Link(reverse("territory:browser"), _("辖区网格"), _("查看本辖区的街道、社区、网格与小区"), "territory")
+        )
+    if Capability.VIEW_PEOPLE in caps:
+        links.append(Link(reverse("people:search"), _("实有人口"), _("查询本辖区的实有人口信息"), "people"))
+    if Capability.USE_ADMIN in caps or user.is_superuser:
+        if Capability.MANAGE_ACCOUNTS in caps or user.is_superuser:
+            links.append(
+                Link(
+                    reverse("admin:accounts_user_changelist"),
+                    _("账号管理"),
+                    _("创建账号、分配角色与辖区、重置密码"),
+                    "users",
+                )
+            )
+            links.append(
+                Link(
+                    reverse("admin:accounts_department_changelist"),
+                    _("部门管理"),
+                    _("职能部门与联动部门"),
+                    "departments",
+                )
+            )
+        links.append(Link(reverse("admin:index"), _("系统管理"), _("后台管理首页"), "admin"))
+    links.append(Link(reverse("accounts:password_change"), _("修改密码"), _("定期修改密码, 保护账号安全"), "password"))
+    return links
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {})
+    user = request.user
+    area = getattr(user, "area", None)
+    context = {
+        "links": home_links(user),
+        "chain": territory_chain(area) if area is not None else [],
+        "read_only": is_read_only(user),
+        "is_security_admin": getattr(user, "role", "") == Role.SECURITY_ADMIN,
+        "departments": list(user.departments.all()) if hasattr(user, "departments") else [],
+        "policy": {
+            "min_length": settings.PASSWORD_MIN_LENGTH,
+            "min_classes": settings.PASSWORD_MIN_CLASSES,
+            "history": settings.PASSWORD_HISTORY_COUNT,
+            "max_age_days": settings.PASSWORD_MAX_AGE_DAYS,
+            "lockout_failures": settings.AXES_FAILURE_LIMIT,
+            "idle_minutes": settings.SESSION_IDLE_TIMEOUT_SECONDS // 60,
+        },
+    }
+    return render(request, "accounts/home.html", context)

@@ -16,3 +16,4 @@ class AuditAction(models.TextChoices):
     TRANSITION = "transition", _("状态变更")
     PASSWORD_CHANGE = "password_change", _("修改密码")
     KEY_ROTATION = "key_rotation", _("密钥轮换")
+    PURGE = "purge", _("清理过期审计记录")

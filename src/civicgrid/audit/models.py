@@ -38,11 +38,11 @@ class AuditEvent(models.Model):
         related_name="+",
         db_constraint=False,
     )
-    actor_label = models.CharField(_("操作人账号"), max_length=150, blank=True)
-    ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    actor_label = models.CharField(_("操作人账号"), max_length=150, blank=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP"), null=True, blank=True, db_index=True)
     action = models.CharField(_("动作"), max_length=32, choices=AuditAction.choices, db_index=True)
     object_type = models.CharField(_("对象类型"), max_length=100, blank=True, db_index=True)
-    object_id = models.CharField(_("对象ID"), max_length=64, blank=True)
+    object_id = models.CharField(_("对象ID"), max_length=64, blank=True, db_index=True)
     object_repr = models.CharField(_("对象"), max_length=200, blank=True)
     area_code = models.CharField(max_length=20, blank=True, db_index=True)
     # Before/after values with personal data already masked.
@@ -102,3 +102,23 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.last_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """Written by a legitimate purge: the last deleted record's id and hash, so the first
+    surviving record's prev_hash is still checked. The purge itself is also an audit
+    record (action "purge") carrying the same figures, inside the chain."""
+
+    created_at = models.DateTimeField(_("时间"))
+    cutoff = models.DateTimeField(_("清理截止时间"))
+    last_purged_id = models.BigIntegerField(_("最后清理的记录"))
+    last_purged_hash = models.CharField(max_length=64)
+    deleted_count = models.BigIntegerField(_("清理条数"))
+
+    class Meta:
+        verbose_name = _("审计清理检查点")
+        verbose_name_plural = _("审计清理检查点")
+        ordering = ["-last_purged_id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.last_purged_id}"

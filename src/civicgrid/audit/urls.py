@@ -4,4 +4,7 @@ from civicgrid.audit import views
 
 app_name = "audit"
 
-urlpatterns: list[URLPattern] = [path("", views.events, name="events")]
+urlpatterns: list[URLPattern] = [
+    path("", views.events, name="events"),
+    path("export.csv", views.export_csv, name="export"),
+]

@@ -129,3 +129,17 @@ class BoundaryVersion(models.Model):
 
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "changed_at": self.changed_at.isoformat()}
+
+    @classmethod
+    def current(cls) -> int:
+        """The current boundary version (0 before the first boundary ever saved)."""
+        value = cls.objects.filter(pk=1).values_list("version", flat=True).first()
+        return int(value or 0)
+
+    @classmethod
+    def bump(cls) -> int:
+        """Increment the counter (creating the row on first use) and return the new value."""
+        if not cls.objects.filter(pk=1).update(version=models.F("version") + 1):
+            cls.objects.get_or_create(pk=1, defaults={"version": 0})
+            cls.objects.filter(pk=1).update(version=models.F("version") + 1)
+        return cls.current()

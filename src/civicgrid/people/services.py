@@ -21,6 +21,7 @@ from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common import idcard
 from civicgrid.common.errors import Conflict, DomainError
+from civicgrid.common.protected import digest as blind_digest
 from civicgrid.common.protected import protect, reveal
 from civicgrid.people.enums import (
     DisabilityCategory,
@@ -439,6 +440,7 @@ def masked_snapshot(person: Person, tags: Iterable[PersonTag | TagSpec] | None =
     snap["birth_date"] = person.birth_date.isoformat() if person.birth_date else None
     for name in PROTECTED_FIELDS:
         snap[name] = getattr(person, f"{name}_masked")
+        snap[f"__{name}"] = getattr(person, f"{name}_cipher")  # decides "changed"; never recorded
     snap["grid"] = person.area_code
     snap["building"] = person.building_id
     snap["household"] = person.household_id
@@ -450,11 +452,20 @@ def masked_snapshot(person: Person, tags: Iterable[PersonTag | TagSpec] | None =
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """{"field": {"before": .., "after": ..}} for what changed (the audit app's diff shape)."""
-    return {
-        k: {"before": before.get(k), "after": after.get(k)}
-        for k in after
-        if before.get(k) != after.get(k) and not (not before and after.get(k) in (None, "", []))
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for key, new in after.items():
+        if key.startswith("__"):
+            continue
+        old = before.get(key)
+        if not before and new in (None, "", []):
+            continue
+        if key in PROTECTED_FIELDS:
+            changed = before.get(f"__{key}") != after.get(f"__{key}")
+        else:
+            changed = old != new
+        if changed:
+            out[key] = {"before": old, "after": new}
+    return out
 
 
 # --- Single-person services ------------------------------------------------------------
@@ -475,7 +486,7 @@ def _apply(person: Person, cleaned: Mapping[str, Any]) -> None:
         if name in cleaned:
             setattr(person, name, cleaned[name])
     for name in PROTECTED_FIELDS:
-        if name in cleaned:
+        if name in cleaned and (person.pk is None or _differs(person, name, cleaned[name])):
             for column, stored in protected_columns(name, cleaned[name]).items():
                 setattr(person, column, stored)
     if cleaned.get("grid") is not None:
@@ -484,6 +495,16 @@ def _apply(person: Person, cleaned: Mapping[str, Any]) -> None:
     person.building = cleaned.get("building")
     person.household = cleaned.get("household")
     person.row_digest = ""
+
+
+def _differs(person: Person, name: str, value: str) -> bool:
+    """Is ``value`` different from what is stored? (Re-encrypting an equal value would
+    only churn ciphertexts and show a false change in the audit trail.)"""
+    digest_column = f"{name}_digest"
+    if hasattr(person, digest_column):
+        return bool(getattr(person, digest_column) != blind_digest(PROTECTED_FIELDS[name], value,
+                                                                   context=context_for(name)))
+    return reveal(getattr(person, f"{name}_cipher"), context=context_for(name)) != value
 
 
 def _set_tags(person: Person, specs: Sequence[TagSpec]) -> None:

@@ -14,7 +14,8 @@ from civicgrid.territory.models import Building, Compound, Household
 
 
 def make_number(seq: int, *, male: bool = True, birth: dt.date = dt.date(1980, 5, 17)) -> str:
-    return make_id_number("150104", birth, seq, male)
+    """A valid number, distinct for every (seq < 500, male) pair."""
+    return make_id_number("150104", birth, seq * 2 + (1 if male else 0), male)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """GET /api/audit/events: the audit trail, filtered and paginated; audit administrator only."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.db.models import QuerySet

@@ -63,7 +63,8 @@ class AuditEvent(models.Model):
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
+        # The id is assigned by audit_record (the chain position), so "new" is _state.adding.
+        if not self._state.adding:
             raise AppendOnlyError("The audit trail is append-only")
         super().save(*args, **kwargs)
 

@@ -1,0 +1,43 @@
+import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from civicgrid.accounts.enums import Role
+from civicgrid.audit.enums import AuditAction
+from civicgrid.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_idle_session_is_logged_out_after_thirty_minutes(client, district, user_factory):
+    worker = user_factory(Role.COMMUNITY_WORKER, district.communities[0])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(worker)
+        assert client.get("/").status_code == 200
+    with time_machine.travel(start + datetime.timedelta(minutes=29), tick=False):
+        assert client.get("/").status_code == 200  # activity resets the clock
+    with time_machine.travel(start + datetime.timedelta(minutes=58), tick=False):
+        assert client.get("/").status_code == 200
+    with time_machine.travel(start + datetime.timedelta(minutes=89), tick=False):
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.url.startswith("/login/?next=")
+        page = client.get(response.url)
+        assert "长时间未操作" in page.content.decode()
+        assert client.get("/").status_code == 302  # really logged out
+    logout = AuditEvent.objects.filter(action=AuditAction.LOGOUT, actor=worker).first()
+    assert logout is not None and logout.message == "idle_timeout"
+
+
+def test_idle_timeout_on_api_gives_401(client, district, user_factory):
+    worker = user_factory(Role.COMMUNITY_WORKER, district.communities[0])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(worker)
+        client.get("/")
+    with time_machine.travel(start + datetime.timedelta(minutes=31), tick=False):
+        response = client.get("/api/audit/events")
+        assert response.status_code == 401

@@ -177,6 +177,9 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# (people helper) The project-level static folder (app.css, vendor/htmx, vendor/echarts) is not
+# inside an installed app, so name it here; otherwise finders (and WhiteNoise) never serve it.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {

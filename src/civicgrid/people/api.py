@@ -1,11 +1,10 @@
 """/api/people: scoped search, masked detail, create, update, audited reveal."""
 
-from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from civicgrid.accounts.permissions import Capability, require_capability
@@ -35,6 +34,15 @@ def list_people(request: HttpRequest, q: Query[SearchQuery]) -> Any:
     return selectors.person_search(request.user, filters)
 
 
+@router.post("/search", response=list[PersonOut])
+@paginate(PageNumberPagination, page_size=50)
+def search_people(request: HttpRequest, filters: SearchQuery) -> Any:
+    """Like the list, but the filters travel in the body: use it for ID numbers and
+    phones, which must not appear in URLs or access logs."""
+    require_capability(request.user, Capability.VIEW_PEOPLE)
+    return selectors.person_search(request.user, selectors.PersonFilters(**filters.dict()))
+
+
 @router.get("/{int:person_id}", response=PersonOut)
 def get_person(request: HttpRequest, person_id: int) -> Person:
     require_capability(request.user, Capability.VIEW_PEOPLE)
@@ -42,12 +50,12 @@ def get_person(request: HttpRequest, person_id: int) -> Person:
 
 
 @router.post("/", response={201: PersonOut})
-def create_person(request: HttpRequest, payload: PersonCreateIn) -> tuple[int, Person]:
+def create_person(request: HttpRequest, payload: PersonCreateIn) -> Any:
     require_capability(request.user, Capability.EDIT_PEOPLE)
     data = payload.dict()
     data["tags"] = [t for t in data.get("tags") or []]
     person = services.person_create(actor=request.user, data=data)
-    return 201, selectors.person_get(request.user, person.pk)
+    return Status(201, selectors.person_get(request.user, person.pk))
 
 
 @router.patch("/{int:person_id}", response=PersonOut)

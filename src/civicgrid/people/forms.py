@@ -26,9 +26,22 @@ def _blank(choices: Any, label: Any = "") -> list[tuple[str, Any]]:
     return [("", label or "---------"), *choices]
 
 
+class SecretInput(forms.TextInput):
+    """A text input that never renders its value back into the page (ID numbers and
+    phones typed for an exact search must not reappear in the HTML)."""
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, None, attrs)
+        return context
+
+
 class PersonSearchForm(forms.Form):
-    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32)
-    phone = forms.CharField(label=_("电话"), required=False, max_length=20)
+    # Sent by POST, so these never land in URLs, browser history or access logs.
+    SECRET_FIELDS = ("id_number", "phone")
+    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32,
+                                widget=SecretInput(attrs={"autocomplete": "off"}))
+    phone = forms.CharField(label=_("电话"), required=False, max_length=20,
+                            widget=SecretInput(attrs={"autocomplete": "off"}))
     name = forms.CharField(label=_("姓名"), required=False, max_length=50)
     name_mode = forms.ChoiceField(
         label=_("姓名匹配"), required=False, choices=[("prefix", _("开头是")), ("contains", _("包含"))]

@@ -35,14 +35,20 @@ def _get_person(request: HttpRequest, pk: int) -> Person:
 
 @capability_required(Capability.VIEW_PEOPLE)
 def search(request: HttpRequest) -> HttpResponse:
-    form = PersonSearchForm(request.GET or None, user=request.user)
+    """GET carries the harmless filters (name, area, tag) and the page; an ID number or
+    phone comes by POST so that it never appears in a URL."""
+    data = request.GET.copy()
+    if request.method == "POST":
+        data.update(request.POST)
+    form = PersonSearchForm(data or None, user=request.user)
     filters = selectors.PersonFilters()
     if form.is_bound and form.is_valid():
         filters = selectors.PersonFilters.from_mapping(form.cleaned_data)
     qs = selectors.person_search(request.user, filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = Paginator(qs, PAGE_SIZE).get_page(data.get("page"))
+    query = data.copy()
+    for key in ("page", "csrfmiddlewaretoken", *PersonSearchForm.SECRET_FIELDS):
+        query.pop(key, None)
     context = {"form": form, "page": page, "query": query.urlencode(), "searched": form.is_bound}
     template = "people/_results.html" if request.headers.get("HX-Request") else "people/search.html"
     return render(request, template, context)

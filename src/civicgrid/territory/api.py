@@ -1,6 +1,5 @@
 """/api/territory: areas (scoped, paginated), their GeoJSON, and locate."""
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -621,6 +621,13 @@ def _area_changes(area: Area, values: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
+def _audit_actor(actor: Any) -> dict[str, Any]:
+    """Keyword arguments for audit_record: a real account, or a label for the command line."""
+    if actor is not None and getattr(actor, "pk", None) is None:
+        return {"actor": None, "actor_label": str(getattr(actor, "username", "") or "")}
+    return {"actor": actor}
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
@@ -633,6 +640,7 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
     feature is valid and this is not a dry run, upsert all of them by code."""
     areas, roads, report = territory_validate_geojson(data=data)
     report.dry_run = dry_run
+    who = _audit_actor(actor)
     if report.problems:
         return report
 
@@ -652,18 +660,22 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
             values: dict[str, Any] = {
                 "name": feature.name, "level": feature.level, "parent_id": parent.pk if parent else None,
                 "street_kind": feature.street_kind, "geometry": feature.geometry,
-                "area_km2": feature.area_km2 if feature.area_km2 is not None else geo.area_km2(feature.shape),
             }
+            area = existing.get(feature.code)
+            # area_km2 from the file; without one, computed for new or reshaped areas only.
+            if feature.area_km2 is not None:
+                values["area_km2"] = feature.area_km2
+            elif area is None or area.geometry != feature.geometry:
+                values["area_km2"] = geo.area_km2(feature.shape)
             if feature.population is not None:
                 values["population"] = feature.population
             if feature.households is not None:
                 values["households"] = feature.households
-            area = existing.get(feature.code)
             if area is None:
                 report.created.append(feature.code)
                 if not dry_run:
                     area = Area.objects.create(code=feature.code, properties=feature.extra, **values)
-                    audit_record(action=AuditAction.CREATE, obj=area, area_code=area.code, actor=actor,
+                    audit_record(action=AuditAction.CREATE, obj=area, area_code=area.code, **who,
                                  changes={k: _json_safe(v) for k, v in values.items()
                                           if k not in {"geometry", "parent_id"}} | {"parent": feature.parent_code})
                     geometry_changed = True
@@ -687,18 +699,18 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
                 geometry_changed = True
             if "parent_id" in changes:
                 changes["parent_id"] = feature.parent_code
-            audit_record(action=AuditAction.UPDATE, obj=area, area_code=area.code, actor=actor, changes=changes)
+            audit_record(action=AuditAction.UPDATE, obj=area, area_code=area.code, **who, changes=changes)
             audit_codes.append(area.code)
     if dry_run:
         _plan_roads(roads, report)
         return report
     if geometry_changed:
         boundaries_changed()
-    _import_roads(roads, report, actor=actor, reassign_all=geometry_changed)
+    _import_roads(roads, report, who=who, reassign_all=geometry_changed)
     all_codes = [f.code for f in areas] + [r.street_code for r in roads]
     audit_record(
         action=AuditAction.IMPORT, object_type="territory.area", object_repr="GeoJSON",
-        area_code=_common_prefix(all_codes), actor=actor, message=report.summary(),
+        area_code=_common_prefix(all_codes), **who, message=report.summary(),
         changes={"created": len(report.created), "updated": len(report.updated),
                  "unchanged": len(report.unchanged), "roads_created": len(report.roads_created),
                  "roads_updated": len(report.roads_updated)},
@@ -741,7 +753,9 @@ def _plan_roads(roads: list[_RoadFeature], report: ImportReport) -> None:
             report.roads_unchanged.append(road.code)
 
 
-def _import_roads(roads: list[_RoadFeature], report: ImportReport, *, actor: Any, reassign_all: bool) -> None:
+def _import_roads(
+    roads: list[_RoadFeature], report: ImportReport, *, who: dict[str, Any], reassign_all: bool
+) -> None:
     streets = {a.code: a for a in Area.objects.filter(code__in={r.street_code for r in roads})}
     existing = {r.code: r for r in RoadSegment.objects.filter(code__in=[r.code for r in roads])}
     touched: list[RoadSegment] = []
@@ -750,7 +764,7 @@ def _import_roads(roads: list[_RoadFeature], report: ImportReport, *, actor: Any
         segment = existing.get(road.code)
         if segment is None:
             segment = RoadSegment.objects.create(code=road.code, **values)
-            audit_record(action=AuditAction.CREATE, obj=segment, actor=actor,
+            audit_record(action=AuditAction.CREATE, obj=segment, **who,
                          changes={"name": road.name, "street": road.street_code, "length_m": values["length_m"]})
             report.roads_created.append(road.code)
             touched.append(segment)
@@ -763,7 +777,7 @@ def _import_roads(roads: list[_RoadFeature], report: ImportReport, *, actor: Any
         for key, value in values.items():
             setattr(segment, key, value)
         segment.save()
-        audit_record(action=AuditAction.UPDATE, obj=segment, actor=actor, changes=changes)
+        audit_record(action=AuditAction.UPDATE, obj=segment, **who, changes=changes)
         report.roads_updated.append(road.code)
         touched.append(segment)
     if reassign_all:
@@ -805,7 +819,7 @@ def territory_export_geojson(
     collection = area_feature_collection(user, level=level, under=under, roads=roads)
     audit_record(
         action=AuditAction.EXPORT, object_type="territory.area", object_repr="GeoJSON", area_code=under or "",
-        actor=user if getattr(user, "pk", None) else None,
+        **_audit_actor(user),
         message=_("导出GeoJSON：%(n)d个要素") % {"n": len(collection["features"])},
         changes={"level": level or "", "under": under or "", "features": len(collection["features"])},
     )

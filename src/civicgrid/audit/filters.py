@@ -12,6 +12,10 @@ from civicgrid.audit.models import AuditEvent
 FILTER_FIELDS = ("occurred_from", "occurred_to", "actor", "action", "object_type", "object_id", "ip_address")
 
 
+class IPFilter(django_filters.Filter):  # type: ignore[misc]
+    field_class = forms.GenericIPAddressField
+
+
 class AuditEventFilter(django_filters.FilterSet):  # type: ignore[misc]
     occurred_from = django_filters.DateTimeFilter(
         field_name="occurred_at",
@@ -32,9 +36,7 @@ class AuditEventFilter(django_filters.FilterSet):  # type: ignore[misc]
     object_type = django_filters.CharFilter(field_name="object_type", lookup_expr="exact", label=_("对象类型"))
     object_id = django_filters.CharFilter(field_name="object_id", lookup_expr="exact", label=_("对象ID"))
     # A real IP field: a malformed value is a form error, never a database error (inet).
-    ip_address = django_filters.Filter(
-        field_name="ip_address", lookup_expr="exact", label=_("IP"), field_class=forms.GenericIPAddressField
-    )
+    ip_address = IPFilter(field_name="ip_address", lookup_expr="exact", label=_("IP"))
 
     class Meta:
         model = AuditEvent

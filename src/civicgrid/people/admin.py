@@ -16,7 +16,7 @@ from civicgrid.people import services
 from civicgrid.people.models import ImportJob, Person, PersonTag
 
 
-class PersonMaskedResource(resources.ModelResource):
+class PersonMaskedResource(resources.ModelResource):  # type: ignore[misc]
     """django-import-export resource for the admin's export button: masked columns only."""
 
     id_number = fields.Field(attribute="id_number_masked", column_name="身份证号")
@@ -26,19 +26,32 @@ class PersonMaskedResource(resources.ModelResource):
 
     class Meta:
         model = Person
-        fields = ("id", "name", "gender", "birth_date", "ethnicity", "political_status", "residence_type",
-                  "id_number", "phone", "registered_address", "current_address", "area_code", "is_active")
+        fields = (
+            "id",
+            "name",
+            "gender",
+            "birth_date",
+            "ethnicity",
+            "political_status",
+            "residence_type",
+            "id_number",
+            "phone",
+            "registered_address",
+            "current_address",
+            "area_code",
+            "is_active",
+        )
         export_order = fields
 
 
-class PersonTagInline(admin.TabularInline):
+class PersonTagInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PersonTag
     extra = 0
     fields = ("kind", "disability_category", "disability_level", "note")
 
 
 @admin.register(Person)
-class PersonAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class PersonAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg,misc]
     resource_classes = [PersonMaskedResource]
     list_display = ("name", "gender", "birth_date", "id_number_masked", "phone_masked", "area_code", "is_active")
     list_filter = ("residence_type", "is_active", "gender")
@@ -46,15 +59,45 @@ class PersonAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ign
     list_select_related = ("grid",)
     raw_id_fields = ("grid", "building", "household")
     inlines = [PersonTagInline]
-    readonly_fields = ("id_number_masked", "phone_masked", "registered_address_masked", "current_address_masked",
-                       "area_code", "created_at", "updated_at")
-    fields = ("name", "gender", "birth_date", "ethnicity", "political_status", "residence_type",
-              "id_number_masked", "phone_masked", "registered_address_masked", "current_address_masked",
-              "grid", "building", "household", "relation_to_head", "is_active", "area_code",
-              "created_at", "updated_at")
+    readonly_fields = (
+        "id_number_masked",
+        "phone_masked",
+        "registered_address_masked",
+        "current_address_masked",
+        "area_code",
+        "created_at",
+        "updated_at",
+    )
+    fields = (
+        "name",
+        "gender",
+        "birth_date",
+        "ethnicity",
+        "political_status",
+        "residence_type",
+        "id_number_masked",
+        "phone_masked",
+        "registered_address_masked",
+        "current_address_masked",
+        "grid",
+        "building",
+        "household",
+        "relation_to_head",
+        "is_active",
+        "area_code",
+        "created_at",
+        "updated_at",
+    )
     # Never the ciphertext or the digest, even read-only.
-    exclude = ("id_number_cipher", "id_number_digest", "phone_cipher", "phone_digest",
-               "registered_address_cipher", "current_address_cipher", "row_digest")
+    exclude = (
+        "id_number_cipher",
+        "id_number_digest",
+        "phone_cipher",
+        "phone_digest",
+        "registered_address_cipher",
+        "current_address_cipher",
+        "row_digest",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # new residents need an ID number: use the people pages or the import
@@ -92,14 +135,27 @@ class PersonAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ign
             from civicgrid.audit.enums import AuditAction
             from civicgrid.audit.services import audit_record
 
-            audit_record(action=AuditAction.UPDATE, obj=person, actor=request.user,
-                         changes={"tags": {"before": before, "after": after}}, message="admin")
+            audit_record(
+                action=AuditAction.UPDATE,
+                obj=person,
+                actor=request.user,
+                changes={"tags": {"before": before, "after": after}},
+                message="admin",
+            )
 
 
 @admin.register(ImportJob)
 class ImportJobAdmin(ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("file_name", "status", "total_rows", "created_count", "updated_count", "error_count",
-                    "created_by", "created_at")
+    list_display = (
+        "file_name",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "error_count",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("status",)
     readonly_fields = [f.name for f in ImportJob._meta.fields]
 

@@ -1,6 +1,5 @@
 """/api/people: scoped search, masked detail, create, update, audited reveal."""
 
-
 from typing import Any
 
 from django.http import HttpRequest

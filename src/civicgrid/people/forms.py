@@ -38,10 +38,12 @@ class SecretInput(forms.TextInput):
 class PersonSearchForm(forms.Form):
     # Sent by POST, so these never land in URLs, browser history or access logs.
     SECRET_FIELDS = ("id_number", "phone")
-    id_number = forms.CharField(label=_("身份证号"), required=False, max_length=32,
-                                widget=SecretInput(attrs={"autocomplete": "off"}))
-    phone = forms.CharField(label=_("电话"), required=False, max_length=20,
-                            widget=SecretInput(attrs={"autocomplete": "off"}))
+    id_number = forms.CharField(
+        label=_("身份证号"), required=False, max_length=32, widget=SecretInput(attrs={"autocomplete": "off"})
+    )
+    phone = forms.CharField(
+        label=_("电话"), required=False, max_length=20, widget=SecretInput(attrs={"autocomplete": "off"})
+    )
     name = forms.CharField(label=_("姓名"), required=False, max_length=50)
     name_mode = forms.ChoiceField(
         label=_("姓名匹配"), required=False, choices=[("prefix", _("开头是")), ("contains", _("包含"))]
@@ -54,12 +56,16 @@ class PersonSearchForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        areas = scope_queryset(
-            user, Area.objects.filter(level__in=[AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID]), "code"
-        ).order_by("code").only("code", "name", "level")
-        indent = {AreaLevel.STREET: "", AreaLevel.COMMUNITY: "\u3000", AreaLevel.GRID: "\u3000\u3000"}
+        areas = (
+            scope_queryset(
+                user, Area.objects.filter(level__in=[AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID]), "code"
+            )
+            .order_by("code")
+            .only("code", "name", "level")
+        )
+        indent: dict[str, str] = {"street": "", "community": "\u3000", "grid": "\u3000\u3000"}
         self.fields["area"].choices = _blank(  # type: ignore[attr-defined]
-            [(a.code, f"{indent.get(a.level, '')}{a.name}") for a in areas], _("全部")
+            [(a.code, f"{indent.get(str(a.level), '')}{a.name}") for a in areas], _("全部")
         )
 
 
@@ -68,7 +74,9 @@ class PersonForm(forms.Form):
     id_number = forms.CharField(label=_("身份证号"), max_length=32, required=False)
     gender = forms.ChoiceField(label=_("性别"), required=False, choices=_blank(Gender.choices, _("按身份证号")))
     birth_date = forms.DateField(
-        label=_("出生日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("出生日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": _("出生日期格式应为 YYYY-MM-DD。")},
     )
     phone = forms.CharField(label=_("电话"), max_length=20, required=False)
@@ -81,9 +89,11 @@ class PersonForm(forms.Form):
     )
     registered_address = forms.CharField(label=_("户籍地址"), max_length=200, required=False)
     current_address = forms.CharField(label=_("现住址"), max_length=200, required=False)
-    grid = forms.ModelChoiceField(label=_("网格"), queryset=Area.objects.none(),
-                                  error_messages={"required": _("请选择网格。"),
-                                                  "invalid_choice": _("请选择有效的网格。")})
+    grid = forms.ModelChoiceField(
+        label=_("网格"),
+        queryset=Area.objects.none(),
+        error_messages={"required": _("请选择网格。"), "invalid_choice": _("请选择有效的网格。")},
+    )
     building = forms.ModelChoiceField(label=_("楼栋"), queryset=Building.objects.none(), required=False)
     relation_to_head = forms.CharField(label=_("与户主关系"), max_length=20, required=False)
     tags = forms.MultipleChoiceField(
@@ -93,7 +103,10 @@ class PersonForm(forms.Form):
         label=_("残疾类别"), required=False, choices=_blank(DisabilityCategory.choices)
     )
     disability_level = forms.TypedChoiceField(
-        label=_("残疾等级"), required=False, coerce=int, empty_value=None,
+        label=_("残疾等级"),
+        required=False,
+        coerce=int,
+        empty_value=None,
         choices=_blank([(str(v), label) for v, label in DisabilityLevel.choices]),
     )
 
@@ -129,8 +142,13 @@ class PersonForm(forms.Form):
         tags: list[Any] = []
         for kind in data.pop("tags", []) or []:
             if kind == PersonTagKind.DISABLED:
-                tags.append({"kind": kind, "disability_category": data.get("disability_category") or "",
-                             "disability_level": data.get("disability_level")})
+                tags.append(
+                    {
+                        "kind": kind,
+                        "disability_category": data.get("disability_category") or "",
+                        "disability_level": data.get("disability_level"),
+                    }
+                )
             else:
                 tags.append(kind)
         data.pop("disability_category", None)

@@ -75,8 +75,12 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
     ("单元", "unit", False, "如 1"),
     ("室", "room", False, "如 501; 填写后自动关联(或新建)该户"),
     ("与户主关系", "relation_to_head", False, "如 户主、配偶、子女"),
-    ("标签", "tags", False, "多个用、分隔: " + "、".join(str(c.label) for c in PersonTagKind)
-     + "; 残疾人写作 残疾人:肢体残疾:二级"),
+    (
+        "标签",
+        "tags",
+        False,
+        "多个用、分隔: " + "、".join(str(c.label) for c in PersonTagKind) + "; 残疾人写作 残疾人:肢体残疾:二级",
+    ),
 ]
 HEADERS = [c[0] for c in COLUMNS]
 HEADER_TO_KEY = {c[0]: c[1] for c in COLUMNS}
@@ -125,8 +129,12 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "total_rows": self.total_rows, "created": self.created, "updated": self.updated,
-            "unchanged": self.unchanged, "error_count": self.error_count,
+            "ok": self.ok,
+            "total_rows": self.total_rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "error_count": self.error_count,
             "errors": [e.as_dict() for e in self.errors],
         }
 
@@ -148,17 +156,23 @@ class _Territory:
         scope = "" if actor is None else user_scope_code(actor)
         self.scope = scope
         grids = Area.objects.filter(level=AreaLevel.GRID)
-        self.grids: dict[str, Area] = {} if scope is None else {
-            g.code: g for g in grids.filter(code_range_q("code", scope))
-        }
+        self.grids: dict[str, Area] = (
+            {} if scope is None else {g.code: g for g in grids.filter(code_range_q("code", scope))}
+        )
         grid_ids = [g.pk for g in self.grids.values()]
-        self.compounds: dict[tuple[int, str], int] = {
-            (c.grid_id, c.name): c.pk for c in Compound.objects.filter(grid_id__in=grid_ids).only("id", "grid_id", "name")
-        } if grid_ids else {}
+        self.compounds: dict[tuple[int, str], int] = (
+            {
+                (c.grid_id, c.name): c.pk
+                for c in Compound.objects.filter(grid_id__in=grid_ids).only("id", "grid_id", "name")
+            }
+            if grid_ids
+            else {}
+        )
         self.buildings: dict[tuple[int, str], Building] = {}
         if grid_ids:
-            for b in Building.objects.filter(grid_id__in=grid_ids).only("id", "grid_id", "compound_id", "name", "code",
-                                                                         "area_code"):
+            for b in Building.objects.filter(grid_id__in=grid_ids).only(
+                "id", "grid_id", "compound_id", "name", "code", "area_code"
+            ):
                 self.buildings[(b.compound_id, b.name)] = b
         self.households: dict[tuple[int, str, str], Household] = {}
         if grid_ids:
@@ -218,19 +232,33 @@ def _tags_text(tags: Iterable[PersonTag | TagSpec]) -> str:
     for tag in tags:
         label = str(PersonTagKind(tag.kind).label)
         if tag.kind == PersonTagKind.DISABLED and tag.disability_category and tag.disability_level:
-            label += (f":{DisabilityCategory(tag.disability_category).label}"
-                      f":{DisabilityLevel(tag.disability_level).label}")
+            label += (
+                f":{DisabilityCategory(tag.disability_category).label}:{DisabilityLevel(tag.disability_level).label}"
+            )
         parts.append(label)
     return "、".join(parts)
 
 
 def _row_digest(row: PersonRow, home: tuple[int, str, str] | None) -> str:
-    tags = "|".join(sorted(f"{t.kind}:{t.disability_category}:{t.disability_level}" for t in row.tags
-                           if isinstance(t, TagSpec)))
+    tags = "|".join(
+        sorted(f"{t.kind}:{t.disability_category}:{t.disability_level}" for t in row.tags if isinstance(t, TagSpec))
+    )
     parts = [
-        row.name, row.gender, row.birth_date.isoformat() if row.birth_date else "", row.id_number, row.phone,
-        row.ethnicity, row.political_status, row.residence_type, row.registered_address, row.current_address,
-        row.grid.code, str(row.building.pk if row.building else ""), repr(home), row.relation_to_head, tags,
+        row.name,
+        row.gender,
+        row.birth_date.isoformat() if row.birth_date else "",
+        row.id_number,
+        row.phone,
+        row.ethnicity,
+        row.political_status,
+        row.residence_type,
+        row.registered_address,
+        row.current_address,
+        row.grid.code,
+        str(row.building.pk if row.building else ""),
+        repr(home),
+        row.relation_to_head,
+        tags,
     ]
     return crypto.blind_index("\x1f".join(parts), context="people.person.row")
 
@@ -282,11 +310,17 @@ class _Validator:
         if number:
             derived_birth, derived_gender = idcard.birth_date(number), idcard.gender(number)
             if birth is not None and birth != derived_birth:
-                err(rownum, "birth_date", _("出生日期与身份证号不一致: 身份证号中为 %(date)s。")
-                    % {"date": derived_birth})
+                err(
+                    rownum,
+                    "birth_date",
+                    _("出生日期与身份证号不一致: 身份证号中为 %(date)s。") % {"date": derived_birth},
+                )
             if gender and gender != derived_gender:
-                err(rownum, "gender", _("性别与身份证号不一致: 身份证号中为 %(gender)s。")
-                    % {"gender": Gender(derived_gender).label})
+                err(
+                    rownum,
+                    "gender",
+                    _("性别与身份证号不一致: 身份证号中为 %(gender)s。") % {"gender": Gender(derived_gender).label},
+                )
             birth, gender = derived_birth, derived_gender
         if birth is not None and birth > self.today:
             err(rownum, "birth_date", _("出生日期不能晚于今天。"))
@@ -303,8 +337,11 @@ class _Validator:
             text = _text(values.get(key))
             value = table.get(text) if text else str(default)
             if value is None:
-                err(rownum, key, _("取值无效, 可选: %(options)s。")
-                    % {"options": "、".join(k for k in table if not k.isascii())})
+                err(
+                    rownum,
+                    key,
+                    _("取值无效, 可选: %(options)s。") % {"options": "、".join(k for k in table if not k.isascii())},
+                )
                 value = str(default)
             choice_values[key] = value
         ethnicity = _text(values.get("ethnicity")) or "汉族"
@@ -339,14 +376,22 @@ class _Validator:
         if grid is not None and (compound_name or building_name or room):
             compound_id = self.t.compounds.get((grid.pk, compound_name)) if compound_name else None
             if compound_name and compound_id is None:
-                err(rownum, "compound", _("网格 %(grid)s 内没有小区 %(name)s。") % {"grid": grid.code, "name": compound_name})
+                err(
+                    rownum,
+                    "compound",
+                    _("网格 %(grid)s 内没有小区 %(name)s。") % {"grid": grid.code, "name": compound_name},
+                )
             elif building_name and not compound_name:
                 err(rownum, "compound", _("填写楼栋时须同时填写小区。"))
             elif building_name:
                 building = self.t.buildings.get((compound_id or 0, building_name))
                 if building is None:
-                    err(rownum, "building", _("小区 %(compound)s 内没有楼栋 %(name)s。")
-                        % {"compound": compound_name, "name": building_name})
+                    err(
+                        rownum,
+                        "building",
+                        _("小区 %(compound)s 内没有楼栋 %(name)s。")
+                        % {"compound": compound_name, "name": building_name},
+                    )
             if room and not building_name:
                 err(rownum, "building", _("填写室号时须同时填写小区和楼栋。"))
             elif room and building is not None:
@@ -375,11 +420,21 @@ class _Validator:
         if self.error_count != before or grid is None or birth is None:
             return None
         row = PersonRow(
-            name=name, id_number=number, grid=grid, gender=gender, birth_date=birth, phone=phone,
-            registered_address=addresses["registered_address"], current_address=addresses["current_address"],
-            building=building, household=household, ethnicity=ethnicity,
-            political_status=choice_values["political_status"], residence_type=choice_values["residence_type"],
-            relation_to_head=relation, tags=tags,
+            name=name,
+            id_number=number,
+            grid=grid,
+            gender=gender,
+            birth_date=birth,
+            phone=phone,
+            registered_address=addresses["registered_address"],
+            current_address=addresses["current_address"],
+            building=building,
+            household=household,
+            ethnicity=ethnicity,
+            political_status=choice_values["political_status"],
+            residence_type=choice_values["residence_type"],
+            relation_to_head=relation,
+            tags=tags,
         )
         return _Clean(row, id_digest, _row_digest(row, home), household_key, rownum)
 
@@ -409,9 +464,11 @@ def people_import_excel(
         headers = [_text(h) for h in header] if header else []
         missing = [h for h in REQUIRED if h not in headers]
         if missing:
-            return ImportResult(ok=False, error_count=len(missing), errors=[
-                RowError(1, h, _("缺少必填列: %(column)s。") % {"column": h}) for h in missing
-            ])
+            return ImportResult(
+                ok=False,
+                error_count=len(missing),
+                errors=[RowError(1, h, _("缺少必填列: %(column)s。") % {"column": h}) for h in missing],
+            )
         index = [(i, HEADER_TO_KEY[h]) for i, h in enumerate(headers) if h in HEADER_TO_KEY]
         estimated = max((sheet.max_row or 1) - 1, 0)
         territory = _Territory(actor)
@@ -444,7 +501,7 @@ def people_import_excel(
     digests = [c.id_digest for c in cleaned]
     for start in range(0, len(digests), 500):
         for pk, dig, area_code, row_digest in Person.objects.filter(
-            id_number_digest__in=digests[start:start + 500]
+            id_number_digest__in=digests[start : start + 500]
         ).values_list("pk", "id_number_digest", "area_code", "row_digest"):
             existing[dig] = (pk, area_code, row_digest)
     scope = territory.scope or ""
@@ -461,22 +518,39 @@ def people_import_excel(
     result = _write(cleaned, existing, batch_size=batch_size, report=report)
     result.total_rows = total
     audit_record(
-        action=AuditAction.IMPORT, actor=actor, object_type="people.person",
+        action=AuditAction.IMPORT,
+        actor=actor,
+        object_type="people.person",
         object_repr=_("居民导入: %(name)s") % {"name": Path(file_name).name or "-"},
         area_code=scope,
-        changes={"file": Path(file_name).name, "rows": total, "created": result.created,
-                 "updated": result.updated, "unchanged": result.unchanged},
+        changes={
+            "file": Path(file_name).name,
+            "rows": total,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+        },
     )
     return result
 
 
 def _build_person(item: _Clean) -> Person:
     row = item.row
+    assert row.birth_date is not None
     person = Person(
-        name=row.name, gender=row.gender, birth_date=row.birth_date, ethnicity=row.ethnicity,
-        political_status=row.political_status, residence_type=row.residence_type,
-        relation_to_head=row.relation_to_head, grid=row.grid, building=row.building, household=row.household,
-        area_code=row.grid.code, is_active=True, row_digest=item.row_digest,
+        name=row.name,
+        gender=row.gender,
+        birth_date=row.birth_date,
+        ethnicity=row.ethnicity,
+        political_status=row.political_status,
+        residence_type=row.residence_type,
+        relation_to_head=row.relation_to_head,
+        grid=row.grid,
+        building=row.building,
+        household=row.household,
+        area_code=row.grid.code,
+        is_active=True,
+        row_digest=item.row_digest,
         id_number_digest=item.id_digest,
         id_number_cipher=crypto.encrypt(row.id_number, context=context_for("id_number")),
         id_number_masked=masking.mask_id_number(row.id_number),
@@ -496,10 +570,28 @@ def _build_person(item: _Clean) -> Person:
 
 
 UPDATE_FIELDS = [
-    "name", "gender", "birth_date", "ethnicity", "political_status", "residence_type", "relation_to_head",
-    "grid", "building", "household", "area_code", "is_active", "row_digest",
-    "id_number_cipher", "id_number_masked", "phone_cipher", "phone_masked", "phone_digest",
-    "registered_address_cipher", "registered_address_masked", "current_address_cipher", "current_address_masked",
+    "name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "political_status",
+    "residence_type",
+    "relation_to_head",
+    "grid",
+    "building",
+    "household",
+    "area_code",
+    "is_active",
+    "row_digest",
+    "id_number_cipher",
+    "id_number_masked",
+    "phone_cipher",
+    "phone_masked",
+    "phone_digest",
+    "registered_address_cipher",
+    "registered_address_masked",
+    "current_address_cipher",
+    "current_address_masked",
     "updated_at",
 ]
 
@@ -520,14 +612,17 @@ def _write(
                 building = item.row.building
                 assert building is not None
                 new_households[key] = Household(
-                    building=building, area_code=building.area_code, unit=key[1], room=key[2],
+                    building=building,
+                    area_code=building.area_code,
+                    unit=key[1],
+                    room=key[2],
                     code=f"{building.code}-{key[1]}-{key[2]}"[:36],
                 )
         if new_households:
             Household.objects.bulk_create(list(new_households.values()), batch_size=batch_size)
         done = 0
         for start in range(0, total, batch_size):
-            batch = cleaned[start:start + batch_size]
+            batch = cleaned[start : start + batch_size]
             creates: list[Person] = []
             updates: list[Person] = []
             tag_rows: list[tuple[Person, PersonRow]] = []
@@ -552,9 +647,15 @@ def _write(
                 PersonTag.objects.filter(person_id__in=[p.pk for p in updates]).delete()
                 result.updated += len(updates)
             tags = [
-                PersonTag(person=person, kind=spec.kind, disability_category=spec.disability_category,
-                          disability_level=spec.disability_level)
-                for person, row in tag_rows for spec in row.tags if isinstance(spec, TagSpec)
+                PersonTag(
+                    person=person,
+                    kind=spec.kind,
+                    disability_category=spec.disability_category,
+                    disability_level=spec.disability_level,
+                )
+                for person, row in tag_rows
+                for spec in row.tags
+                if isinstance(spec, TagSpec)
             ]
             if tags:
                 PersonTag.objects.bulk_create(tags, batch_size=batch_size)
@@ -576,10 +677,27 @@ def write_template(out: str | Path | IO[bytes]) -> None:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     example = idcard.make_id_number("150104", dt.date(1965, 3, 8), 123, True)
-    sheet.append(["张三", "男", "1965-03-08", example, "13800138000", "汉族", "中共党员", "户籍人口",
-                  "内蒙古呼和浩特市玉泉区兴隆巷街道清泉街社区3号楼2单元501",
-                  "内蒙古呼和浩特市玉泉区兴隆巷街道清泉街社区3号楼2单元501",
-                  "15010400100101", "清泉小区", "3号楼", "2", "501", "户主", "老年人、党员"])
+    sheet.append(
+        [
+            "张三",
+            "男",
+            "1965-03-08",
+            example,
+            "13800138000",
+            "汉族",
+            "中共党员",
+            "户籍人口",
+            "内蒙古呼和浩特市玉泉区兴隆巷街道清泉街社区3号楼2单元501",
+            "内蒙古呼和浩特市玉泉区兴隆巷街道清泉街社区3号楼2单元501",
+            "15010400100101",
+            "清泉小区",
+            "3号楼",
+            "2",
+            "501",
+            "户主",
+            "老年人、党员",
+        ]
+    )
     for row in sheet.iter_rows(min_row=1, max_row=2):
         row[3].number_format = "@"
     notes = workbook.create_sheet("填写说明")
@@ -587,8 +705,14 @@ def write_template(out: str | Path | IO[bytes]) -> None:
     for header, _key, required, help_text in COLUMNS:
         notes.append([header, "是" if required else "否", help_text])
     notes.append([])
-    notes.append(["整体说明", "", "先校验全部行, 有任何错误则不写入并按行列给出错误报告; 全部通过后在一个事务中写入。"
-                  "按身份证号匹配已有居民, 重复导入同一文件不会新增重复记录, 有变化的行会被更新。"])
+    notes.append(
+        [
+            "整体说明",
+            "",
+            "先校验全部行, 有任何错误则不写入并按行列给出错误报告; 全部通过后在一个事务中写入。"
+            "按身份证号匹配已有居民, 重复导入同一文件不会新增重复记录, 有变化的行会被更新。",
+        ]
+    )
     workbook.save(out)
 
 
@@ -616,14 +740,27 @@ def people_export_excel(
     count = 0
     for person in qs.iterator(chunk_size=2000):
         building, household = person.building, person.household
-        sheet.append([
-            person.name, person.get_gender_display(), person.birth_date, person.id_number_masked,
-            person.phone_masked, person.ethnicity, person.get_political_status_display(),
-            person.get_residence_type_display(), person.registered_address_masked, person.current_address_masked,
-            person.area_code, building.compound.name if building else "", building.name if building else "",
-            household.unit if household else "", household.room if household else "", person.relation_to_head,
-            _tags_text(person.tags.all()),
-        ])
+        sheet.append(
+            [
+                person.name,
+                person.get_gender_display(),
+                person.birth_date,
+                person.id_number_masked,
+                person.phone_masked,
+                person.ethnicity,
+                person.get_political_status_display(),
+                person.get_residence_type_display(),
+                person.registered_address_masked,
+                person.current_address_masked,
+                person.area_code,
+                building.compound.name if building else "",
+                building.name if building else "",
+                household.unit if household else "",
+                household.room if household else "",
+                person.relation_to_head,
+                _tags_text(person.tags.all()),
+            ]
+        )
         count += 1
         if progress and count % 2000 == 0:
             progress(count)
@@ -632,10 +769,17 @@ def people_export_excel(
         progress(count)
     scope = "" if actor is None else (user_scope_code(actor) or "")
     audit_record(
-        action=AuditAction.EXPORT, actor=actor, object_type="people.person",
-        object_repr=_("居民导出 %(count)d 人") % {"count": count}, area_code=filters.area or scope,
-        changes={"count": count, "masked": True, "filters": {k: v for k, v in vars(filters).items() if v}
-                 | ({"id_number": "***"} if filters.id_number else {})
-                 | ({"phone": "***"} if filters.phone else {})},
+        action=AuditAction.EXPORT,
+        actor=actor,
+        object_type="people.person",
+        object_repr=_("居民导出 %(count)d 人") % {"count": count},
+        area_code=filters.area or scope,
+        changes={
+            "count": count,
+            "masked": True,
+            "filters": {k: v for k, v in vars(filters).items() if v}
+            | ({"id_number": "***"} if filters.id_number else {})
+            | ({"phone": "***"} if filters.phone else {}),
+        },
     )
     return count

@@ -42,7 +42,7 @@ def runner() -> str:
     return "thread" if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True) else "celery"
 
 
-def import_job_start(*, actor: Any, upload: UploadedFile) -> ImportJob:
+def import_job_start(*, actor: Any, upload: UploadedFile[Any]) -> ImportJob:
     """Store the upload, create the job, and start it after the request's transaction."""
     _require(actor, Capability.IMPORT_PEOPLE)
     name = str(upload.name or "import.xlsx")
@@ -102,9 +102,13 @@ def run_import_job(job_id: int) -> ImportJob:
         raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportJob.Status.DONE if result.ok else ImportJob.Status.INVALID,
-        total_rows=result.total_rows, processed_rows=result.total_rows if result.ok else 0,
-        created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
-        error_count=result.error_count, errors=[e.as_dict() for e in result.errors],
+        total_rows=result.total_rows,
+        processed_rows=result.total_rows if result.ok else 0,
+        created_count=result.created,
+        updated_count=result.updated,
+        unchanged_count=result.unchanged,
+        error_count=result.error_count,
+        errors=[e.as_dict() for e in result.errors],
         finished_at=timezone.now(),
     )
     cache.delete(_key(job_id))

@@ -47,12 +47,20 @@ class Person(AreaScopedModel, TimeStampedModel):
         "territory.Area", verbose_name=_("网格"), on_delete=models.PROTECT, related_name="residents"
     )
     building = models.ForeignKey(
-        "territory.Building", verbose_name=_("楼栋"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="residents",
+        "territory.Building",
+        verbose_name=_("楼栋"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="residents",
     )
     household = models.ForeignKey(
-        "territory.Household", verbose_name=_("户"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="members",
+        "territory.Household",
+        verbose_name=_("户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
     )
     relation_to_head = models.CharField(_("与户主关系"), max_length=20, blank=True)
     is_active = models.BooleanField(_("在册"), default=True)
@@ -79,9 +87,7 @@ class PersonTag(models.Model):
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="tags")
     kind = models.CharField(_("标签"), max_length=32, choices=PersonTagKind.choices, db_index=True)
-    disability_category = models.CharField(
-        _("残疾类别"), max_length=16, choices=DisabilityCategory.choices, blank=True
-    )
+    disability_category = models.CharField(_("残疾类别"), max_length=16, choices=DisabilityCategory.choices, blank=True)
     disability_level = models.PositiveSmallIntegerField(
         _("残疾等级"), choices=DisabilityLevel.choices, null=True, blank=True
     )
@@ -110,7 +116,11 @@ class ImportJob(TimeStampedModel):
         FAILED = "failed", _("失败")
 
     created_by = models.ForeignKey(
-        "accounts.User", verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL,
+        "accounts.User",
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     area_code = models.CharField(max_length=20, blank=True, db_index=True)

@@ -86,7 +86,9 @@ def rotate_keys(
                 progress(result.scanned, total)
     ring = crypto.key_ring()
     audit_record(
-        action=AuditAction.KEY_ROTATION, actor=actor, object_type="common.field_keys",
+        action=AuditAction.KEY_ROTATION,
+        actor=actor,
+        object_type="common.field_keys",
         object_repr=f"{ring.cipher} {ring.active_key_id}",
         changes={**result.as_dict(), "active_key": ring.active_key_id, "cipher": ring.cipher},
     )

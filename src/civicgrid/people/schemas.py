@@ -50,8 +50,12 @@ class PersonOut(Schema):
     @staticmethod
     def resolve_tags(obj: Any) -> list[dict[str, Any]]:
         return [
-            {"kind": t.kind, "label": str(t.get_kind_display()), "disability_category": t.disability_category,
-             "disability_level": t.disability_level}
+            {
+                "kind": t.kind,
+                "label": str(t.get_kind_display()),
+                "disability_category": t.disability_category,
+                "disability_level": t.disability_level,
+            }
             for t in obj.tags.all()
         ]
 

@@ -33,9 +33,13 @@ class PersonFilters:
             return str(data.get(key) or "").strip()
 
         return cls(
-            id_number=get("id_number"), phone=get("phone"), name=get("name"),
+            id_number=get("id_number"),
+            phone=get("phone"),
+            name=get("name"),
             name_mode="contains" if get("name_mode") == "contains" else "prefix",
-            area=get("area"), tag=get("tag"), residence_type=get("residence_type"),
+            area=get("area"),
+            tag=get("tag"),
+            residence_type=get("residence_type"),
             include_inactive=get("include_inactive") in {"1", "true", "on"},
         )
 

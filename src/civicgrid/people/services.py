@@ -43,7 +43,13 @@ PROTECTED_FIELDS: dict[str, str] = {
     "current_address": "address",
 }
 PLAIN_FIELDS = (
-    "name", "gender", "birth_date", "ethnicity", "political_status", "residence_type", "relation_to_head",
+    "name",
+    "gender",
+    "birth_date",
+    "ethnicity",
+    "political_status",
+    "residence_type",
+    "relation_to_head",
 )
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{9,11})$")
 
@@ -127,7 +133,9 @@ def person_from_row(row: PersonRow) -> Person:
         area_code=row.grid.code,
     )
     for name, value in (
-        ("id_number", number), ("phone", row.phone), ("registered_address", row.registered_address),
+        ("id_number", number),
+        ("phone", row.phone),
+        ("registered_address", row.registered_address),
         ("current_address", row.current_address),
     ):
         for column, stored in protected_columns(name, value).items():
@@ -157,8 +165,13 @@ def person_bulk_create(
             except IntegrityError as exc:
                 raise Conflict(_("批量新增失败: 身份证号重复。"), code="duplicate_id_number") from exc
             tags = [
-                PersonTag(person=person, kind=spec.kind, disability_category=spec.disability_category,
-                          disability_level=spec.disability_level, note=spec.note)
+                PersonTag(
+                    person=person,
+                    kind=spec.kind,
+                    disability_category=spec.disability_category,
+                    disability_level=spec.disability_level,
+                    note=spec.note,
+                )
                 for person, row in zip(people, batch, strict=True)
                 for spec in map(_tag_spec, row.tags)
             ]
@@ -246,9 +259,7 @@ def _resolve_fk(model: type[Any], value: Any) -> Any:
         return None
 
 
-def clean_person_data(
-    *, actor: Any, data: Mapping[str, Any], instance: Person | None = None
-) -> dict[str, Any]:
+def clean_person_data(*, actor: Any, data: Mapping[str, Any], instance: Person | None = None) -> dict[str, Any]:
     """Validate ``data`` (partial when ``instance`` is given) and return the cleaned plain
     values: keys of PLAIN_FIELDS, PROTECTED_FIELDS (plaintext, normalised), grid, building,
     household, tags (list of TagSpec or None when not given). Raises ValidationError with
@@ -314,8 +325,10 @@ def clean_person_data(
             if not gender:
                 gender = derived_gender
             elif gender != derived_gender:
-                err("gender", _("性别与身份证号不一致: 身份证号中为 %(gender)s。")
-                    % {"gender": Gender(derived_gender).label})
+                err(
+                    "gender",
+                    _("性别与身份证号不一致: 身份证号中为 %(gender)s。") % {"gender": Gender(derived_gender).label},
+                )
         if gender:
             out["gender"] = gender
         elif instance is None and "gender" not in errors and "id_number" not in errors:
@@ -345,9 +358,9 @@ def clean_person_data(
             if value not in choices.values:
                 err(name, _("%(label)s取值无效。") % {"label": label})
             out[name] = value
-    for name, limit, default in (("ethnicity", 20, "汉族"), ("relation_to_head", 20, "")):
+    for name, limit, text_default in (("ethnicity", 20, "汉族"), ("relation_to_head", 20, "")):
         if given(name):
-            value = str(data.get(name) or "").strip() or default
+            value = str(data.get(name) or "").strip() or text_default
             if len(value) > limit:
                 err(name, _("不能超过%(n)d个字。") % {"n": limit})
             out[name] = value
@@ -371,8 +384,14 @@ def clean_person_data(
         household = _resolve_fk(Household, data.get("household"))
         if data.get("household") not in (None, "", 0) and household is None:
             err("household", _("户不存在。"))
-    if given("grid") and not given("building") and instance is not None and building is not None \
-            and grid is not None and building.grid_id != grid.pk:
+    if (
+        given("grid")
+        and not given("building")
+        and instance is not None
+        and building is not None
+        and grid is not None
+        and building.grid_id != grid.pk
+    ):
         building, household = None, None  # moved to another grid: the old address no longer applies
     if household is not None and building is None:
         building = household.building
@@ -413,7 +432,8 @@ def clean_tags(tags: Iterable[Any]) -> list[TagSpec]:
         if isinstance(tag, Mapping):
             level = tag.get("disability_level")
             spec = TagSpec(
-                kind=str(tag.get("kind", "")), disability_category=str(tag.get("disability_category") or ""),
+                kind=str(tag.get("kind", "")),
+                disability_category=str(tag.get("disability_category") or ""),
                 disability_level=int(level) if level not in (None, "") else None,
                 note=str(tag.get("note") or ""),
             )
@@ -459,10 +479,8 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[
         old = before.get(key)
         if not before and new in (None, "", []):
             continue
-        if key in PROTECTED_FIELDS:
-            changed = before.get(f"__{key}") != after.get(f"__{key}")
-        else:
-            changed = old != new
+        secret = key in PROTECTED_FIELDS  # compare ciphertexts: masks can hide a change
+        changed = before.get(f"__{key}") != after.get(f"__{key}") if secret else old != new
         if changed:
             out[key] = {"before": old, "after": new}
     return out
@@ -502,8 +520,9 @@ def _differs(person: Person, name: str, value: str) -> bool:
     only churn ciphertexts and show a false change in the audit trail.)"""
     digest_column = f"{name}_digest"
     if hasattr(person, digest_column):
-        return bool(getattr(person, digest_column) != blind_digest(PROTECTED_FIELDS[name], value,
-                                                                   context=context_for(name)))
+        return bool(
+            getattr(person, digest_column) != blind_digest(PROTECTED_FIELDS[name], value, context=context_for(name))
+        )
     return reveal(getattr(person, f"{name}_cipher"), context=context_for(name)) != value
 
 
@@ -538,7 +557,9 @@ def person_create(*, actor: Any, data: Mapping[str, Any]) -> Person:
     tags = cleaned.get("tags") or []
     _set_tags(person, tags)
     audit_record(
-        action=AuditAction.CREATE, obj=person, actor=actor,
+        action=AuditAction.CREATE,
+        obj=person,
+        actor=actor,
         changes=diff({}, masked_snapshot(person, tags)),
     )
     return person
@@ -552,9 +573,10 @@ def person_update(*, actor: Any, person: Person, data: Mapping[str, Any]) -> Per
     before = masked_snapshot(person, person.tags.all())
     cleaned = clean_person_data(actor=actor, data=data, instance=person)
     _apply(person, cleaned)
-    if "id_number" in cleaned and Person.objects.filter(id_number_digest=person.id_number_digest).exclude(
-        pk=person.pk
-    ).exists():
+    if (
+        "id_number" in cleaned
+        and Person.objects.filter(id_number_digest=person.id_number_digest).exclude(pk=person.pk).exists()
+    ):
         raise ValidationError({"id_number": [_("该身份证号已登记。")]})
     _save_unique(person)
     if "tags" in cleaned:
@@ -576,29 +598,43 @@ def person_deactivate(*, actor: Any, person: Person, reason: str = "") -> Person
     person.is_active = False
     person.save(update_fields=["is_active", "updated_at"])
     audit_record(
-        action=AuditAction.DELETE, obj=person, actor=actor,
-        changes={"is_active": {"before": True, "after": False}}, message=reason[:500],
+        action=AuditAction.DELETE,
+        obj=person,
+        actor=actor,
+        changes={"is_active": {"before": True, "after": False}},
+        message=reason[:500],
     )
     return person
 
 
 @transaction.atomic
 def person_tag_add(
-    *, actor: Any, person: Person, kind: str, disability_category: str = "",
-    disability_level: int | None = None, note: str = "",
+    *,
+    actor: Any,
+    person: Person,
+    kind: str,
+    disability_category: str = "",
+    disability_level: int | None = None,
+    note: str = "",
 ) -> PersonTag:
     _require(actor, Capability.EDIT_PEOPLE)
     _require_in_scope(actor, person)
     spec = clean_tag(TagSpec(kind, disability_category, disability_level, note))
     before = sorted(_tag_label(t) for t in person.tags.all())
     tag, _created = PersonTag.objects.update_or_create(
-        person=person, kind=spec.kind,
-        defaults={"disability_category": spec.disability_category, "disability_level": spec.disability_level,
-                  "note": spec.note},
+        person=person,
+        kind=spec.kind,
+        defaults={
+            "disability_category": spec.disability_category,
+            "disability_level": spec.disability_level,
+            "note": spec.note,
+        },
     )
     after = sorted(_tag_label(t) for t in person.tags.all())
     if before != after:
-        audit_record(action=AuditAction.UPDATE, obj=person, actor=actor, changes={"tags": {"before": before, "after": after}})
+        audit_record(
+            action=AuditAction.UPDATE, obj=person, actor=actor, changes={"tags": {"before": before, "after": after}}
+        )
     return tag
 
 
@@ -610,7 +646,9 @@ def person_tag_remove(*, actor: Any, person: Person, kind: str) -> bool:
     deleted, _details = PersonTag.objects.filter(person=person, kind=kind).delete()
     if deleted:
         after = sorted(_tag_label(t) for t in person.tags.all())
-        audit_record(action=AuditAction.UPDATE, obj=person, actor=actor, changes={"tags": {"before": before, "after": after}})
+        audit_record(
+            action=AuditAction.UPDATE, obj=person, actor=actor, changes={"tags": {"before": before, "after": after}}
+        )
     return bool(deleted)
 
 
@@ -618,7 +656,10 @@ def person_tag_remove(*, actor: Any, person: Person, kind: str) -> bool:
 
 REVEALABLE = tuple(PROTECTED_FIELDS)
 FIELD_LABELS = {
-    "id_number": "身份证号", "phone": "电话", "registered_address": "户籍地址", "current_address": "现住址",
+    "id_number": "身份证号",
+    "phone": "电话",
+    "registered_address": "户籍地址",
+    "current_address": "现住址",
 }
 
 
@@ -635,7 +676,10 @@ def person_reveal(*, actor: Any, person: Person, field: str) -> str:
         raise PermissionDenied(_("该记录不在您的辖区范围内"))
     value = reveal(getattr(person, f"{field}_cipher"), context=context_for(field))
     audit_record(
-        action=AuditAction.REVEAL, obj=person, actor=actor,
-        changes={"field": field}, message=_("查看%(label)s明文") % {"label": FIELD_LABELS[field]},
+        action=AuditAction.REVEAL,
+        obj=person,
+        actor=actor,
+        changes={"field": field},
+        message=_("查看%(label)s明文") % {"label": FIELD_LABELS[field]},
     )
     return value

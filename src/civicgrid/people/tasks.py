@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="people.run_import_job")  # type: ignore[untyped-decorator]
+@shared_task(name="people.run_import_job")
 def run_import_job_task(job_id: int) -> int:
     from civicgrid.people.jobs import run_import_job
 

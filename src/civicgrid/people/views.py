@@ -4,6 +4,7 @@ Excel import with progress and error report, masked export."""
 from __future__ import annotations
 
 import tempfile
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -63,14 +64,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         members = list(
             selectors.person_search(request.user).filter(household_id=person.household_id).exclude(pk=person.pk)[:20]
         )
-    protected = [
-        (name, services.FIELD_LABELS[name], getattr(person, f"{name}_masked")) for name in services.REVEALABLE
-    ]
-    return render(request, "people/detail.html", {
-        "person": person, "chain": chain, "members": members, "protected": protected,
-        "can_reveal": has_capability(request.user, Capability.REVEAL_PEOPLE),
-        "can_edit": has_capability(request.user, Capability.EDIT_PEOPLE),
-    })
+    protected = [(name, services.FIELD_LABELS[name], getattr(person, f"{name}_masked")) for name in services.REVEALABLE]
+    return render(
+        request,
+        "people/detail.html",
+        {
+            "person": person,
+            "chain": chain,
+            "members": members,
+            "protected": protected,
+            "can_reveal": has_capability(request.user, Capability.REVEAL_PEOPLE),
+            "can_edit": has_capability(request.user, Capability.EDIT_PEOPLE),
+        },
+    )
 
 
 @require_POST
@@ -80,9 +86,9 @@ def reveal(request: HttpRequest, pk: int, field: str) -> HttpResponse:
     if field not in services.REVEALABLE:
         raise Http404
     value = services.person_reveal(actor=request.user, person=person, field=field)
-    response = HttpResponse(format_html(
-        '<span class="revealed" id="value-{}" data-field="{}">{}</span>', field, field, value or _("(空)")
-    ))
+    response = HttpResponse(
+        format_html('<span class="revealed" id="value-{}" data-field="{}">{}</span>', field, field, value or _("(空)"))
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -108,10 +114,16 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     tags = list(person.tags.all())
     disabled = next((t for t in tags if t.kind == "disabled"), None)
     initial = {
-        "name": person.name, "gender": person.gender, "birth_date": person.birth_date,
-        "ethnicity": person.ethnicity, "political_status": person.political_status,
-        "residence_type": person.residence_type, "grid": person.grid_id, "building": person.building_id,
-        "relation_to_head": person.relation_to_head, "tags": [t.kind for t in tags],
+        "name": person.name,
+        "gender": person.gender,
+        "birth_date": person.birth_date,
+        "ethnicity": person.ethnicity,
+        "political_status": person.political_status,
+        "residence_type": person.residence_type,
+        "grid": person.grid_id,
+        "building": person.building_id,
+        "relation_to_head": person.relation_to_head,
+        "tags": [t.kind for t in tags],
         "disability_category": disabled.disability_category if disabled else "",
         "disability_level": disabled.disability_level if disabled else None,
     }
@@ -149,8 +161,12 @@ def import_page(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("people:import_job", pk=job.pk)
     jobs = selectors.import_job_list(request.user)[:10]
-    return render(request, "people/import.html", {"form": form, "jobs": jobs, "job": None},
-                  status=400 if form.is_bound and form.errors else 200)
+    return render(
+        request,
+        "people/import.html",
+        {"form": form, "jobs": jobs, "job": None},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 @capability_required(Capability.IMPORT_PEOPLE)
@@ -167,7 +183,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @capability_required(Capability.IMPORT_PEOPLE)
-def import_template(request: HttpRequest) -> HttpResponse:
+def import_template(request: HttpRequest) -> FileResponse:
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     write_template(handle)
     handle.seek(0)
@@ -175,7 +191,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
 
 
 @capability_required(Capability.EXPORT_PEOPLE)
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> FileResponse:
     form = PersonSearchForm(request.GET or None, user=request.user)
     filters = selectors.PersonFilters()
     if form.is_bound and form.is_valid():

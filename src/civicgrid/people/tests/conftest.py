@@ -27,8 +27,9 @@ def homes(district: Any) -> dict[str, Any]:
         building = Building.objects.create(
             compound=compound, grid=grid, area_code=grid.code, code=f"{grid.code}C1B1", name="1号楼", units=2
         )
-        household = Household.objects.create(building=building, area_code=grid.code, code=f"{grid.code}C1B1-1-101",
-                                             unit="1", room="101")
+        household = Household.objects.create(
+            building=building, area_code=grid.code, code=f"{grid.code}C1B1-1-101", unit="1", room="101"
+        )
         out[f"compound{idx}"], out[f"building{idx}"], out[f"household{idx}"] = compound, building, household
     return out
 
@@ -49,10 +50,15 @@ def other_worker(district: Any, user_factory: Any) -> Any:
 def residents(district: Any) -> list[Any]:
     """Two residents in community 0 (grid 0) and one in community 1 (grid 2)."""
     rows = [
-        PersonRow(name="张三", id_number=make_number(11), grid=district.grids[0], phone="13800138000",
-                  current_address="兴隆巷街道清泉街社区3号楼2单元501", tags=("elderly",)),
-        PersonRow(name="张小四", id_number=make_number(12, male=False), grid=district.grids[1],
-                  phone="13900139000"),
+        PersonRow(
+            name="张三",
+            id_number=make_number(11),
+            grid=district.grids[0],
+            phone="13800138000",
+            current_address="兴隆巷街道清泉街社区3号楼2单元501",
+            tags=("elderly",),
+        ),
+        PersonRow(name="张小四", id_number=make_number(12, male=False), grid=district.grids[1], phone="13900139000"),
         PersonRow(name="李五", id_number=make_number(13), grid=district.grids[2], phone="13700137000"),
     ]
     person_bulk_create(rows=rows)

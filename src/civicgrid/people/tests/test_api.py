@@ -36,24 +36,32 @@ def test_detail_out_of_scope_is_404(api, residents):
 def test_create_and_validation_errors(api, district):
     number = make_number(150)
     wrong = number[:17] + ("0" if number[17] != "0" else "1")
-    response = api.post("/api/people/", {"name": "钱七", "id_number": wrong, "grid": district.grids[0].code},
-                        content_type="application/json")
+    response = api.post(
+        "/api/people/",
+        {"name": "钱七", "id_number": wrong, "grid": district.grids[0].code},
+        content_type="application/json",
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid" and f"应为 {number[17]}" in error["fields"]["id_number"][0]
-    response = api.post("/api/people/", {"name": "钱七", "id_number": number, "grid": district.grids[2].code},
-                        content_type="application/json")
+    response = api.post(
+        "/api/people/",
+        {"name": "钱七", "id_number": number, "grid": district.grids[2].code},
+        content_type="application/json",
+    )
     assert response.status_code == 400 and "grid" in response.json()["error"]["fields"]
-    response = api.post("/api/people/", {"name": "钱七", "id_number": number, "grid": district.grids[0].code,
-                                         "tags": [{"kind": "minor"}]}, content_type="application/json")
+    response = api.post(
+        "/api/people/",
+        {"name": "钱七", "id_number": number, "grid": district.grids[0].code, "tags": [{"kind": "minor"}]},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["id_number_masked"].startswith("150104")
     assert Person.objects.get().tags.get().kind == "minor"
 
 
 def test_patch(api, residents):
-    response = api.patch(f"/api/people/{residents[0].pk}", {"phone": "13911112222"},
-                         content_type="application/json")
+    response = api.patch(f"/api/people/{residents[0].pk}", {"phone": "13911112222"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["phone_masked"] == "139****2222"
     response = api.patch(f"/api/people/{residents[2].pk}", {"name": "x"}, content_type="application/json")
     assert response.status_code == 404
@@ -63,16 +71,14 @@ def test_reveal(api, residents, client, district, user_factory):
     response = api.post(f"/api/people/{residents[0].pk}/reveal", {"field": "phone"}, content_type="application/json")
     assert response.json() == {"field": "phone", "value": "13800138000"}
     assert AuditEvent.objects.filter(action=AuditAction.REVEAL).count() == 1
-    response = api.post(f"/api/people/{residents[2].pk}/reveal", {"field": "phone"},
-                        content_type="application/json")
+    response = api.post(f"/api/people/{residents[2].pk}/reveal", {"field": "phone"}, content_type="application/json")
     assert response.status_code == 404
     response = api.post(f"/api/people/{residents[0].pk}/reveal", {"field": "name"}, content_type="application/json")
     assert response.status_code == 400
     from civicgrid.accounts.enums import Role
 
     client.force_login(user_factory(Role.LEADER, district.district))
-    response = client.post(f"/api/people/{residents[0].pk}/reveal", {"field": "phone"},
-                           content_type="application/json")
+    response = client.post(f"/api/people/{residents[0].pk}/reveal", {"field": "phone"}, content_type="application/json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
     assert AuditEvent.objects.filter(action=AuditAction.REVEAL).count() == 1
 
@@ -82,6 +88,7 @@ def test_unauthenticated(client):
 
 
 def test_search_by_post_body(api, residents):
-    body = api.post("/api/people/search", {"id_number": make_number(12, male=False)},
-                    content_type="application/json").json()
+    body = api.post(
+        "/api/people/search", {"id_number": make_number(12, male=False)}, content_type="application/json"
+    ).json()
     assert [p["name"] for p in body["items"]] == ["张小四"]

@@ -10,10 +10,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_bulk_create_protects_and_audits_once(district):
-    seen = []
+    seen: list[int] = []
     rows = [
-        PersonRow(name=f"居民{i}", id_number=make_number(i, male=bool(i % 2)), grid=district.grids[i % 4],
-                  phone=f"1380000{i:04d}", tags=("elderly", TagSpec("disabled", "physical", 2)) if i == 3 else ())
+        PersonRow(
+            name=f"居民{i}",
+            id_number=make_number(i, male=bool(i % 2)),
+            grid=district.grids[i % 4],
+            phone=f"1380000{i:04d}",
+            tags=("elderly", TagSpec("disabled", "physical", 2)) if i == 3 else (),
+        )
         for i in range(10)
     ]
     before = AuditEvent.objects.count()

@@ -17,9 +17,7 @@ K1 = "k1:" + base64.b64encode(b"fedcba9876543210").decode()
 K32 = "a1:" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
 
-@pytest.mark.parametrize(
-    ("keys", "cipher"), [(K0, "SM4-GCM"), (K0, "AES-GCM"), (K32, "AES-GCM")]
-)
+@pytest.mark.parametrize(("keys", "cipher"), [(K0, "SM4-GCM"), (K0, "AES-GCM"), (K32, "AES-GCM")])
 def test_round_trip(keys, cipher):
     with override_settings(FIELD_ENCRYPTION_KEYS=keys, FIELD_ENCRYPTION_ACTIVE_KEY="", FIELD_ENCRYPTION_CIPHER=cipher):
         token = crypto.encrypt("150104198005170011", context="people.person.id_number")
@@ -51,8 +49,10 @@ def test_context_binding():
 def test_unknown_key_is_rejected():
     with override_settings(FIELD_ENCRYPTION_KEYS=K1, FIELD_ENCRYPTION_ACTIVE_KEY=""):
         token = crypto.encrypt("x", context="c")
-    with override_settings(FIELD_ENCRYPTION_KEYS=K0, FIELD_ENCRYPTION_ACTIVE_KEY=""), \
-            pytest.raises(crypto.DecryptionError):
+    with (
+        override_settings(FIELD_ENCRYPTION_KEYS=K0, FIELD_ENCRYPTION_ACTIVE_KEY=""),
+        pytest.raises(crypto.DecryptionError),
+    ):
         crypto.decrypt(token, context="c")
 
 

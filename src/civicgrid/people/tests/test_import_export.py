@@ -21,10 +21,23 @@ pytestmark = pytest.mark.django_db
 
 def row(grid_code, seq, **over):
     values = {
-        "姓名": f"居民{seq}", "性别": "", "出生日期": "", "身份证号": make_number(seq), "电话": f"1390000{seq:04d}",
-        "民族": "汉族", "政治面貌": "群众", "人口类型": "户籍人口", "户籍地址": "玉泉区清泉街社区1号楼",
-        "现住址": "玉泉区清泉街社区1号楼101", "网格编码": grid_code, "小区": "", "楼栋": "", "单元": "", "室": "",
-        "与户主关系": "", "标签": "",
+        "姓名": f"居民{seq}",
+        "性别": "",
+        "出生日期": "",
+        "身份证号": make_number(seq),
+        "电话": f"1390000{seq:04d}",
+        "民族": "汉族",
+        "政治面貌": "群众",
+        "人口类型": "户籍人口",
+        "户籍地址": "玉泉区清泉街社区1号楼",
+        "现住址": "玉泉区清泉街社区1号楼101",
+        "网格编码": grid_code,
+        "小区": "",
+        "楼栋": "",
+        "单元": "",
+        "室": "",
+        "与户主关系": "",
+        "标签": "",
     }
     values.update(over)
     return [values.get(h, "") for h in HEADERS]
@@ -125,22 +138,22 @@ def test_import_refuses_a_resident_registered_elsewhere(district, worker, reside
 
 
 def test_import_is_all_or_nothing_on_database_failure(district, worker, monkeypatch):
-    from civicgrid.people import importing
+    from civicgrid.people.models import PersonTag as TagModel
 
     calls = {"n": 0}
-    real = importing.PersonTag.objects.bulk_create
+    real = TagModel.objects.bulk_create
 
     def failing(*args, **kwargs):
         calls["n"] += 1
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importing.PersonTag.objects, "bulk_create", failing)
+    monkeypatch.setattr(TagModel.objects, "bulk_create", failing)
     rows = [row(district.grids[0].code, n, 标签="老年人") for n in range(60, 65)]
     with pytest.raises(RuntimeError):
         people_import_excel(actor=worker, file=xlsx(rows), batch_size=2)
     assert calls["n"] == 1
     assert not Person.objects.exists()
-    monkeypatch.setattr(importing.PersonTag.objects, "bulk_create", real)
+    monkeypatch.setattr(TagModel.objects, "bulk_create", real)
 
 
 def test_progress_callback(district, worker):
@@ -148,8 +161,7 @@ def test_progress_callback(district, worker):
     rows = [row(district.grids[0].code, n) for n in range(70, 75)]
     people_import_excel(actor=worker, file=xlsx(rows), progress=lambda *a: seen.append(a), batch_size=2)
     assert ("validate", 5, 5) in seen
-    assert [s for s in seen if s[0] == "write"] == [("write", 0, 5), ("write", 2, 5), ("write", 4, 5),
-                                                    ("write", 5, 5)]
+    assert [s for s in seen if s[0] == "write"] == [("write", 0, 5), ("write", 2, 5), ("write", 4, 5), ("write", 5, 5)]
 
 
 def test_export_is_scoped_masked_and_audited(district, worker, residents, tmp_path):

@@ -42,10 +42,17 @@ def test_search_is_scoped(worker_client, residents):
 
 
 def test_search_query_count_does_not_grow(worker_client, district, django_assert_max_num_queries):
-    person_bulk_create(rows=[
-        PersonRow(name=f"居民{i}", id_number=make_number(100 + i), grid=district.grids[i % 2],
-                  tags=("elderly", "unemployed")) for i in range(60)
-    ])
+    person_bulk_create(
+        rows=[
+            PersonRow(
+                name=f"居民{i}",
+                id_number=make_number(100 + i),
+                grid=district.grids[i % 2],
+                tags=("elderly", "unemployed"),
+            )
+            for i in range(60)
+        ]
+    )
     with django_assert_max_num_queries(12):
         response = worker_client.get(reverse("people:search"))
     assert response.status_code == 200
@@ -90,20 +97,36 @@ def test_reveal_forbidden_for_read_only_role(client, district, user_factory, res
 def test_create_form_shows_chinese_field_errors(worker_client, district):
     number = make_number(90)
     wrong = number[:17] + ("0" if number[17] != "0" else "1")
-    response = worker_client.post(reverse("people:create"), {
-        "name": "赵六", "id_number": wrong, "phone": "123", "grid": district.grids[0].pk,
-        "political_status": "masses", "residence_type": "registered",
-    })
+    response = worker_client.post(
+        reverse("people:create"),
+        {
+            "name": "赵六",
+            "id_number": wrong,
+            "phone": "123",
+            "grid": district.grids[0].pk,
+            "political_status": "masses",
+            "residence_type": "registered",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert f"身份证号校验位错误: 应为 {number[17]}" in html
     assert "电话号码格式不正确" in html
     assert not Person.objects.exists()
-    response = worker_client.post(reverse("people:create"), {
-        "name": "赵六", "id_number": number, "phone": "13812345678", "grid": district.grids[0].pk,
-        "political_status": "masses", "residence_type": "registered", "tags": ["disabled"],
-        "disability_category": "visual", "disability_level": "1",
-    })
+    response = worker_client.post(
+        reverse("people:create"),
+        {
+            "name": "赵六",
+            "id_number": number,
+            "phone": "13812345678",
+            "grid": district.grids[0].pk,
+            "political_status": "masses",
+            "residence_type": "registered",
+            "tags": ["disabled"],
+            "disability_category": "visual",
+            "disability_level": "1",
+        },
+    )
     person = Person.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("people:detail", args=[person.pk])
     assert person.tags.get().disability_category == "visual"
@@ -112,10 +135,16 @@ def test_create_form_shows_chinese_field_errors(worker_client, district):
 def test_edit_keeps_protected_fields_when_left_empty(worker_client, residents, district):
     person = residents[0]
     cipher = person.id_number_cipher
-    response = worker_client.post(reverse("people:edit", args=[person.pk]), {
-        "name": "张三丰", "grid": district.grids[0].pk, "political_status": "masses",
-        "residence_type": "registered", "tags": ["elderly"],
-    })
+    response = worker_client.post(
+        reverse("people:edit", args=[person.pk]),
+        {
+            "name": "张三丰",
+            "grid": district.grids[0].pk,
+            "political_status": "masses",
+            "residence_type": "registered",
+            "tags": ["elderly"],
+        },
+    )
     assert response.status_code == 302
     person.refresh_from_db()
     assert person.name == "张三丰" and person.id_number_cipher == cipher and person.phone_masked == "138****8000"
@@ -140,7 +169,7 @@ def test_import_page_reports_errors_then_imports(worker_client, district):
     response = worker_client.post(reverse("people:import"), {"file": good}, follow=True)
     html = response.content.decode()
     assert 'id="import-summary"' in html and Person.objects.count() == 3
-    job = ImportJob.objects.order_by("-id").first()
+    job = ImportJob.objects.order_by("-id")[0]
     partial = worker_client.get(reverse("people:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
     assert 'data-status="done"' in partial.content.decode() and "hx-trigger" not in partial.content.decode()
 

@@ -50,7 +50,8 @@ def test_search_exact_by_id_and_phone_through_blind_index(worker, residents):
 def test_search_by_name_tag_area(district, worker, residents):
     assert {p.name for p in selectors.person_search(worker, PersonFilters(name="张"))} == {"张三", "张小四"}
     assert {p.name for p in selectors.person_search(worker, PersonFilters(name="小", name_mode="contains"))} == {
-        "张小四"}
+        "张小四"
+    }
     assert not selectors.person_search(worker, PersonFilters(name="小")).exists()
     assert [p.name for p in selectors.person_search(worker, PersonFilters(tag="elderly"))] == ["张三"]
     grid1 = district.grids[1].code

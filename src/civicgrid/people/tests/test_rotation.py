@@ -24,10 +24,18 @@ def test_rotate_from_k0_to_k1(district):
     from civicgrid.people.services import PersonRow, person_bulk_create
 
     with override_settings(FIELD_ENCRYPTION_KEYS=K0, FIELD_ENCRYPTION_ACTIVE_KEY="k0"):
-        person_bulk_create(rows=[
-            PersonRow(name=f"r{i}", id_number=make_number(i), grid=district.grids[0], phone=f"1380000{i:04d}",
-                      current_address="清泉街社区1号楼") for i in range(5)
-        ])
+        person_bulk_create(
+            rows=[
+                PersonRow(
+                    name=f"r{i}",
+                    id_number=make_number(i),
+                    grid=district.grids[0],
+                    phone=f"1380000{i:04d}",
+                    current_address="清泉街社区1号楼",
+                )
+                for i in range(5)
+            ]
+        )
         assert Person.objects.filter(id_number_cipher__contains="$k0$").count() == 5
     with override_settings(FIELD_ENCRYPTION_KEYS=f"{K0},{K1}", FIELD_ENCRYPTION_ACTIVE_KEY="k1"):
         assert count_pending() == 5
@@ -47,9 +55,11 @@ def test_rotate_from_k0_to_k1(district):
         # Idempotent: nothing left to do.
         assert rotate_keys().rotated_values == 0
     # k0 alone can no longer read the k1 values.
-    with override_settings(FIELD_ENCRYPTION_KEYS=K0, FIELD_ENCRYPTION_ACTIVE_KEY="k0"), \
-            pytest.raises(crypto.DecryptionError):
-        reveal(Person.objects.first().id_number_cipher, context="people.person.id_number")
+    with (
+        override_settings(FIELD_ENCRYPTION_KEYS=K0, FIELD_ENCRYPTION_ACTIVE_KEY="k0"),
+        pytest.raises(crypto.DecryptionError),
+    ):
+        reveal(Person.objects.get(name="r0").id_number_cipher, context="people.person.id_number")
 
 
 def test_rotate_cipher_change_and_command(district, capsys):

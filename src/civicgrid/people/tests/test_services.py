@@ -19,9 +19,13 @@ pytestmark = pytest.mark.django_db
 
 def _data(district, **over):
     data = {
-        "name": "王芳", "id_number": make_number(21, male=False), "phone": "138 0013 8001",
-        "grid": district.grids[0].pk, "registered_address": "玉泉区兴隆巷街道清泉街社区3号楼2单元501",
-        "current_address": "玉泉区兴隆巷街道清泉街社区3号楼2单元501", "tags": ["elderly"],
+        "name": "王芳",
+        "id_number": make_number(21, male=False),
+        "phone": "138 0013 8001",
+        "grid": district.grids[0].pk,
+        "registered_address": "玉泉区兴隆巷街道清泉街社区3号楼2单元501",
+        "current_address": "玉泉区兴隆巷街道清泉街社区3号楼2单元501",
+        "tags": ["elderly"],
     }
     data.update(over)
     return data
@@ -121,8 +125,9 @@ def test_update_out_of_scope_is_refused(district, other_worker, residents):
 
 def test_deactivate_and_tags_are_audited(district, worker, residents):
     person = residents[0]
-    services.person_tag_add(actor=worker, person=person, kind="disabled", disability_category="physical",
-                            disability_level=2)
+    services.person_tag_add(
+        actor=worker, person=person, kind="disabled", disability_category="physical", disability_level=2
+    )
     services.person_tag_remove(actor=worker, person=person, kind="elderly")
     assert list(person.tags.values_list("kind", flat=True)) == ["disabled"]
     services.person_deactivate(actor=worker, person=person, reason="迁出")

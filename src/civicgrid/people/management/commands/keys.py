@@ -20,8 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         gen = sub.add_parser("generate", help="print a new random base64 key")
-        gen.add_argument("--bytes", type=int, default=16, choices=(16, 32),
-                         help="16 for SM4/AES-128 (default), 32 for AES-256")
+        gen.add_argument(
+            "--bytes", type=int, default=16, choices=(16, 32), help="16 for SM4/AES-128 (default), 32 for AES-256"
+        )
         rot = sub.add_parser("rotate", help="re-encrypt values not under the active key/cipher")
         rot.add_argument("--batch", type=int, default=1000)
         rot.add_argument("--quiet", action="store_true")

@@ -1,4 +1,6 @@
-"""civicgrid people import FILE.xlsx [--user NAME] | export FILE.xlsx [--area CODE] [--user NAME] | template FILE.xlsx"""
+"""civicgrid people import FILE.xlsx [--user NAME]
+civicgrid people export FILE.xlsx [--area CODE] [--user NAME]
+civicgrid people template FILE.xlsx"""
 
 from __future__ import annotations
 
@@ -62,7 +64,9 @@ class Command(BaseCommand):
             else:
                 bar = ProgressBar(sys.stderr, "export")
                 count = people_export_excel(
-                    actor=actor, out=options["file"], filters=PersonFilters(area=options["area"]),
+                    actor=actor,
+                    out=options["file"],
+                    filters=PersonFilters(area=options["area"]),
                     progress=lambda n: bar.update(n, n),
                 )
                 bar.finish()

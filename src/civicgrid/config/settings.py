@@ -141,6 +141,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
+# accounts: the lock-out is per account (username), as the password policy requires; axes warns
+# that no per-IP lock is set. A per-IP lock would lock whole offices behind one NAT address, so
+# IP-level rate limiting is left to the reverse proxy (docs/accounts-and-audit.md).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("CIVICGRID_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True

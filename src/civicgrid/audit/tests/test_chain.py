@@ -30,6 +30,12 @@ def make_events(n, **kwargs):
     ]
 
 
+def first_bad(report=None):
+    problem = (report or verify_chain()).first_bad
+    assert problem is not None
+    return problem
+
+
 def raw(sql, params=()):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -65,7 +71,7 @@ def test_edited_record_is_detected_and_named(db):
     raw("UPDATE audit_auditevent SET message = %s WHERE id = %s", ["tampered", events[4].pk])
     report = verify_chain()
     assert not report.ok
-    assert report.first_bad.record_id == events[2].pk and report.first_bad.kind == "edited"
+    assert first_bad(report).record_id == events[2].pk and first_bad(report).kind == "edited"
     with pytest.raises(CommandError, match=f"first bad record #{events[2].pk} \\(edited\\)"):
         verify_command()
 
@@ -79,14 +85,14 @@ def test_edited_and_rehashed_record_breaks_the_next_link(db):
         ["tampered", target.compute_hash(), target.pk],
     )
     report = verify_chain()
-    assert report.first_bad.record_id == events[2].pk and report.first_bad.kind == "broken_link"
+    assert first_bad(report).record_id == events[2].pk and first_bad(report).kind == "broken_link"
 
 
 def test_deleted_record_is_detected_and_named(db):
     events = make_events(6)
     raw("DELETE FROM audit_auditevent WHERE id = %s", [events[3].pk])
     report = verify_chain()
-    assert report.first_bad.record_id == events[3].pk and report.first_bad.kind == "missing"
+    assert first_bad(report).record_id == events[3].pk and first_bad(report).kind == "missing"
     with pytest.raises(CommandError, match=f"#{events[3].pk} \\(missing\\)"):
         verify_command()
 
@@ -95,13 +101,13 @@ def test_deleted_tail_is_detected(db):
     events = make_events(4)
     raw("DELETE FROM audit_auditevent WHERE id >= %s", [events[2].pk])
     report = verify_chain()
-    assert report.first_bad.record_id == events[2].pk and report.first_bad.kind == "tail_missing"
+    assert first_bad(report).record_id == events[2].pk and first_bad(report).kind == "tail_missing"
 
 
 def test_deleted_first_record_is_detected(db):
     events = make_events(3)
     raw("DELETE FROM audit_auditevent WHERE id = %s", [events[0].pk])
-    assert verify_chain().first_bad.record_id == events[0].pk
+    assert first_bad().record_id == events[0].pk
 
 
 def test_purge_deletes_only_expired_records_and_chain_still_verifies(db):
@@ -176,4 +182,4 @@ def test_tampering_after_a_purge_is_still_detected(db):
         survivors = make_events(3)
         audit_purge_expired()
     raw("DELETE FROM audit_auditevent WHERE id = %s", [survivors[0].pk])
-    assert verify_chain().first_bad.record_id == survivors[0].pk
+    assert first_bad().record_id == survivors[0].pk

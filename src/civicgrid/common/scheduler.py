@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 logger = logging.getLogger(__name__)
 
@@ -102,17 +102,21 @@ class JobRunner:
                 job.func()
             except Exception:
                 logger.exception("periodic job %s failed", job.name)
-            finally:
-                close_old_connections()  # a thread outside the request cycle
             ran.append(job.name)
         return ran
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_due()
-            jobs = registered_jobs()
-            wait = min([self.tick_seconds, *(j.interval_seconds for j in jobs)])
-            self._stop.wait(max(0.01, wait))
+        try:
+            while not self._stop.is_set():
+                if self.run_due():
+                    # This thread lives outside the request cycle: drop broken or
+                    # expired connections the way a request's end would.
+                    close_old_connections()
+                jobs = registered_jobs()
+                wait = min([self.tick_seconds, *(j.interval_seconds for j in jobs)])
+                self._stop.wait(max(0.01, wait))
+        finally:
+            connections.close_all()  # this thread's connections only
 
 
 def embedded_scheduler_enabled() -> bool:

@@ -55,7 +55,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "threads": threads,
         "timeout": 60,
         "graceful_timeout": 10,
-        "accesslog": os.environ.get("CIVICGRID_ACCESS_LOG", "-"),
+        "accesslog": os.environ.get("CIVICGRID_ACCESS_LOG", "-") or None,  # "" turns it off
         "errorlog": "-",
         "loglevel": os.environ.get("CIVICGRID_SERVER_LOG_LEVEL", "info"),
         "proc_name": "civicgrid",

@@ -2,7 +2,7 @@
 
 One shapely 2 STRtree over every grid polygon is built once per process and reused.
 ``locate(lon, lat)`` answers one point, ``locate_many(lons, lats)`` answers numpy arrays
-with one vectorised envelope query plus one vectorised ``covers`` test on prepared
+with one vectorised envelope query plus one vectorised exact test on prepared
 polygons (equivalent to ``STRtree.query(points, predicate="covered_by")``, faster).
 
 Semantics:
@@ -286,12 +286,14 @@ class LocateIndex:
         valid = (x >= -180.0) & (x <= 180.0) & (y >= -90.0) & (y <= 90.0)  # NaN -> False
         if valid.all():
             selected = None
-            points = shapely.points(x, y)
+            xs, ys = x, y
         else:
             selected = np.flatnonzero(valid)
-            points = shapely.points(x[selected], y[selected])
-        point_idx, tree_idx = self._tree.query(points)
-        covered = shapely.covers(self.geometries[tree_idx], points[point_idx])
+            xs, ys = x[selected], y[selected]
+        point_idx, tree_idx = self._tree.query(shapely.points(xs, ys))
+        # For a point, "intersects" is exactly "covered by" (boundary included); the _xy
+        # form tests raw coordinates against the prepared polygons without new geometries.
+        covered = shapely.intersects_xy(self.geometries[tree_idx], xs[point_idx], ys[point_idx])
         point_idx, tree_idx = point_idx[covered], tree_idx[covered]
         if selected is not None:
             point_idx = selected[point_idx]

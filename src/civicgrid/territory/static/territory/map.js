@@ -39,18 +39,21 @@
                 "<br>" + el.dataset.labelHouseholds + ": " + (d.households || 0);
             }
           },
-          visualMap: maxPopulation > 0 ? {
+          visualMap: (maxPopulation > 0 && data.length > 1) ? {
             min: 0, max: maxPopulation, left: 8, bottom: 8, calculable: true, itemHeight: 90,
-            text: [String(maxPopulation), "0"], inRange: { color: ["#fde8e8", "#f8b4b4", "#c8102e"] }
+            inRange: { color: ["#fff5f5", "#f8b4b4", "#e05252"] }
           } : undefined,
           series: [{
             type: "map", map: mapName, nameProperty: "code", roam: true, selectedMode: false,
             label: {
-              show: !many, fontSize: 11,
+              show: !many, fontSize: 12, color: "#1f2933", textBorderColor: "#fff", textBorderWidth: 2,
               formatter: function (params) { return (params.data && params.data.title) || ""; }
             },
-            emphasis: { label: { show: true, formatter: function (params) { return (params.data && params.data.title) || ""; } } },
-            itemStyle: { borderColor: "#52606d", borderWidth: 0.8, areaColor: "#eef2f7" },
+            itemStyle: { borderColor: "#52606d", borderWidth: 0.8, areaColor: "#fde8e8" },
+            emphasis: {
+              itemStyle: { areaColor: "#fbd38d" },
+              label: { show: true, formatter: function (params) { return (params.data && params.data.title) || ""; } }
+            },
             data: data
           }]
         });

@@ -1,6 +1,5 @@
 """/api/territory: areas (scoped, paginated), their GeoJSON, and locate."""
 
-
 from typing import Any
 
 from django.core.exceptions import PermissionDenied

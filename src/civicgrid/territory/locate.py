@@ -143,7 +143,8 @@ class LocateBatch:
 
     def grid_codes(self) -> np.ndarray:
         """An object array of grid codes, None where the point is in no grid."""
-        return self._codes[self.index]
+        codes: np.ndarray = self._codes[self.index]
+        return codes
 
     def results(self) -> list[LocateResult]:
         return list(self._results[self.index])
@@ -230,7 +231,7 @@ class LocateIndex:
                 continue
             chain: dict[str, AreaRef] = {}
             seen: set[int] = set()
-            current = parent_id
+            current: int | None = parent_id
             while current is not None and current in nodes and current not in seen:
                 seen.add(current)
                 chain.setdefault(nodes[current][2], ref(current))
@@ -272,9 +273,9 @@ class LocateIndex:
             return self._results[i] if self._geometry_list[i].covers(point) else RESULT_OUTSIDE
         if n == 0:
             return RESULT_OUTSIDE
-        for i in np.sort(candidates):
+        for i in np.sort(candidates).tolist():
             if self._geometry_list[i].covers(point):
-                return self._results[i]
+                return self._results[int(i)]
         return RESULT_OUTSIDE
 
     def locate_many(self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray) -> LocateBatch:

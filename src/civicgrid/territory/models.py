@@ -127,6 +127,9 @@ class BoundaryVersion(models.Model):
     version = models.PositiveBigIntegerField(default=0)
     changed_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"boundary version {self.version}"
+
     def as_dict(self) -> dict[str, Any]:
         return {"version": self.version, "changed_at": self.changed_at.isoformat()}
 

@@ -152,9 +152,11 @@ def area_tree(user: Any, *, down_to: str = AreaLevel.COMMUNITY) -> list[TreeNode
 def area_children(user: Any, code: str) -> tuple[Area, list[TreeNode]]:
     parent = area_get(user, code)
     rows = list(
-        visible_areas(user).filter(parent=parent).annotate(n=Count("children")).values_list(
-            "id", "code", "name", "level", "population", "n"
-        ).order_by("code")
+        visible_areas(user)
+        .filter(parent=parent)
+        .annotate(n=Count("children"))
+        .values_list("id", "code", "name", "level", "population", "n")
+        .order_by("code")
     )
     return parent, [TreeNode(*row) for row in rows]
 
@@ -171,12 +173,7 @@ class AreaDetail:
 
 def area_detail(user: Any, code: str, *, page: Any = 1) -> AreaDetail:
     area = area_get(user, code)
-    children = (
-        visible_areas(user)
-        .filter(parent=area)
-        .annotate(child_count=Count("children"))
-        .order_by("code")
-    )
+    children = visible_areas(user).filter(parent=area).annotate(child_count=Count("children")).order_by("code")
     descendants = visible_areas(user).filter(code_range_q("code", area.code))
     grid_count = descendants.filter(level=AreaLevel.GRID).count()
     totals = {
@@ -254,8 +251,18 @@ def _feature(row: dict[str, Any], *, with_url: bool) -> dict[str, Any]:
     return {"type": "Feature", "id": row["code"], "properties": props, "geometry": row["geometry"]}
 
 
-_FEATURE_FIELDS = ("code", "name", "level", "parent__code", "population", "households", "area_km2",
-                   "street_kind", "geometry", "properties")
+_FEATURE_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "parent__code",
+    "population",
+    "households",
+    "area_km2",
+    "street_kind",
+    "geometry",
+    "properties",
+)
 
 
 def map_feature_collection(user: Any, code: str, *, level: str | None = None) -> dict[str, Any]:
@@ -299,8 +306,13 @@ def area_feature_collection(
                 {
                     "type": "Feature",
                     "id": code,
-                    "properties": {"kind": "road", "code": code, "name": name, "street_code": street_code,
-                                   "length_m": length},
+                    "properties": {
+                        "kind": "road",
+                        "code": code,
+                        "name": name,
+                        "street_code": street_code,
+                        "length_m": length,
+                    },
                     "geometry": geometry,
                 }
             )

@@ -40,18 +40,40 @@ WGS84_CRS_NAMES = frozenset(
 )
 
 KNOWN_PROPERTIES = frozenset(
-    {"code", "name", "level", "parent_code", "population", "households", "area_km2", "street_kind",
-     "kind", "street_code", "length_m"}
+    {
+        "code",
+        "name",
+        "level",
+        "parent_code",
+        "population",
+        "households",
+        "area_km2",
+        "street_kind",
+        "kind",
+        "street_code",
+        "length_m",
+    }
 )
 
 LEVEL_ALIASES: dict[str, str] = {
-    "district": AreaLevel.DISTRICT, "区": AreaLevel.DISTRICT, "县": AreaLevel.DISTRICT,
-    "street": AreaLevel.STREET, "街道": AreaLevel.STREET, "镇": AreaLevel.STREET, "town": AreaLevel.STREET,
-    "community": AreaLevel.COMMUNITY, "社区": AreaLevel.COMMUNITY, "村": AreaLevel.COMMUNITY,
-    "grid": AreaLevel.GRID, "网格": AreaLevel.GRID,
+    "district": AreaLevel.DISTRICT,
+    "区": AreaLevel.DISTRICT,
+    "县": AreaLevel.DISTRICT,
+    "street": AreaLevel.STREET,
+    "街道": AreaLevel.STREET,
+    "镇": AreaLevel.STREET,
+    "town": AreaLevel.STREET,
+    "community": AreaLevel.COMMUNITY,
+    "社区": AreaLevel.COMMUNITY,
+    "村": AreaLevel.COMMUNITY,
+    "grid": AreaLevel.GRID,
+    "网格": AreaLevel.GRID,
 }
 STREET_KIND_ALIASES: dict[str, str] = {
-    "street": StreetKind.STREET, "街道": StreetKind.STREET, "town": StreetKind.TOWN, "镇": StreetKind.TOWN,
+    "street": StreetKind.STREET,
+    "街道": StreetKind.STREET,
+    "town": StreetKind.TOWN,
+    "镇": StreetKind.TOWN,
 }
 AREA_TYPES = frozenset({"Polygon", "MultiPolygon"})
 ROAD_TYPES = frozenset({"LineString", "MultiLineString"})
@@ -118,17 +140,27 @@ class ImportReport:
         if self.problems:
             return _("发现%(n)d个问题，未写入任何数据") % {"n": len(self.problems)}
         text = _("区域：新增%(c)d，修改%(u)d，未变%(s)d；路段：新增%(rc)d，修改%(ru)d，未变%(rs)d") % {
-            "c": len(self.created), "u": len(self.updated), "s": len(self.unchanged),
-            "rc": len(self.roads_created), "ru": len(self.roads_updated), "rs": len(self.roads_unchanged),
+            "c": len(self.created),
+            "u": len(self.updated),
+            "s": len(self.unchanged),
+            "rc": len(self.roads_created),
+            "ru": len(self.roads_updated),
+            "rs": len(self.roads_unchanged),
         }
         return (_("试运行(未写入)：") + text) if self.dry_run else text
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "dry_run": self.dry_run, "features": self.features, "summary": self.summary(),
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "features": self.features,
+            "summary": self.summary(),
             "problems": [p.as_dict() for p in self.problems],
-            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "roads_created": self.roads_created, "roads_updated": self.roads_updated,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "roads_created": self.roads_created,
+            "roads_updated": self.roads_updated,
             "roads_unchanged": self.roads_unchanged,
         }
 
@@ -369,9 +401,13 @@ def _parse(data: Any, c: _Collector) -> tuple[list[_AreaFeature], list[_RoadFeat
         parent_code = str(raw_parent).strip() if raw_parent not in (None, "") else derived
         if parent_code is not None and parent_code != derived:
             c.add(
-                i, code, "code_parent_mismatch",
-                _("编码%(c)s与上级编码%(p)s不符：下级编码应为上级编码加%(n)s位") % {
-                    "c": code, "p": parent_code,
+                i,
+                code,
+                "code_parent_mismatch",
+                _("编码%(c)s与上级编码%(p)s不符：下级编码应为上级编码加%(n)s位")
+                % {
+                    "c": code,
+                    "p": parent_code,
                     "n": "/".join(str(n - len(derived or "")) for n in LEVEL_CODE_LENGTHS[level]),
                 },
             )
@@ -412,17 +448,24 @@ def _parse(data: Any, c: _Collector) -> tuple[list[_AreaFeature], list[_RoadFeat
         extra = {k: v for k, v in props.items() if k not in KNOWN_PROPERTIES}
         areas.append(
             _AreaFeature(
-                index=i, code=code, name=name, level=level, parent_code=parent_code, geometry=normalised,
-                shape=shape, street_kind=street_kind, population=numbers.get("population"),
-                households=numbers.get("households"), area_km2=numbers.get("area_km2"), extra=extra,
+                index=i,
+                code=code,
+                name=name,
+                level=level,
+                parent_code=parent_code,
+                geometry=normalised,
+                shape=shape,
+                street_kind=street_kind,
+                population=numbers.get("population"),
+                households=numbers.get("households"),
+                area_km2=numbers.get("area_km2"),
+                extra=extra,
             )
         )
     return areas, roads, len(features)
 
 
-def _parse_road(
-    i: int, code: str, name: str, props: dict[str, Any], geometry: Any, c: _Collector
-) -> _RoadFeature:
+def _parse_road(i: int, code: str, name: str, props: dict[str, Any], geometry: Any, c: _Collector) -> _RoadFeature:
     street_code = str(props.get("street_code") or props.get("parent_code") or "").strip()
     road = _RoadFeature(index=i, code=code, name=name, street_code=street_code, geometry={})
     if len(code) > 24:
@@ -475,21 +518,27 @@ def _load_db_areas(codes: set[str], parent_codes: set[str]) -> tuple[dict[str, _
     return by_code, children
 
 
-def _validate_references(
-    areas: list[_AreaFeature], roads: list[_RoadFeature], c: _Collector
-) -> dict[str, _DbArea]:
+def _validate_references(areas: list[_AreaFeature], roads: list[_RoadFeature], c: _Collector) -> dict[str, _DbArea]:
     first_index: dict[str, int] = {}
     for feature in areas:
         if feature.code in first_index:
-            c.add(feature.index, feature.code, "duplicate_code",
-                  _("编码%(c)s重复(与要素#%(i)d相同)") % {"c": feature.code, "i": first_index[feature.code]})
+            c.add(
+                feature.index,
+                feature.code,
+                "duplicate_code",
+                _("编码%(c)s重复(与要素#%(i)d相同)") % {"c": feature.code, "i": first_index[feature.code]},
+            )
         else:
             first_index[feature.code] = feature.index
     road_first: dict[str, int] = {}
     for road in roads:
         if road.code in road_first:
-            c.add(road.index, road.code, "duplicate_code",
-                  _("路段编码%(c)s重复(与要素#%(i)d相同)") % {"c": road.code, "i": road_first[road.code]})
+            c.add(
+                road.index,
+                road.code,
+                "duplicate_code",
+                _("路段编码%(c)s重复(与要素#%(i)d相同)") % {"c": road.code, "i": road_first[road.code]},
+            )
         else:
             road_first[road.code] = road.index
 
@@ -503,23 +552,41 @@ def _validate_references(
         parent_file = file_by_code.get(feature.parent_code)
         parent_db = db_by_code.get(feature.parent_code)
         if parent_file is None and parent_db is None:
-            c.add(feature.index, feature.code, "unknown_parent",
-                  _("上级%(p)s不存在(文件和系统中都没有)") % {"p": feature.parent_code})
+            c.add(
+                feature.index,
+                feature.code,
+                "unknown_parent",
+                _("上级%(p)s不存在(文件和系统中都没有)") % {"p": feature.parent_code},
+            )
         existing = db_by_code.get(feature.code)
         if existing is not None and existing.level != feature.level:
-            c.add(feature.index, feature.code, "level",
-                  _("编码%(c)s在系统中是%(l)s，不能改为其他层级") % {"c": feature.code, "l": existing.level})
+            c.add(
+                feature.index,
+                feature.code,
+                "level",
+                _("编码%(c)s在系统中是%(l)s，不能改为其他层级") % {"c": feature.code, "l": existing.level},
+            )
     for road in roads:
         if not road.street_code:
             continue
-        target_level = (file_by_code[road.street_code].level if road.street_code in file_by_code
-                        else db_by_code[road.street_code].level if road.street_code in db_by_code else None)
+        target_level = (
+            file_by_code[road.street_code].level
+            if road.street_code in file_by_code
+            else db_by_code[road.street_code].level
+            if road.street_code in db_by_code
+            else None
+        )
         if target_level is None:
-            c.add(road.index, road.code, "unknown_parent",
-                  _("所属街道%(p)s不存在(文件和系统中都没有)") % {"p": road.street_code})
+            c.add(
+                road.index,
+                road.code,
+                "unknown_parent",
+                _("所属街道%(p)s不存在(文件和系统中都没有)") % {"p": road.street_code},
+            )
         elif target_level != AreaLevel.STREET:
-            c.add(road.index, road.code, "code_parent_mismatch",
-                  _("路段的上级%(p)s不是街道/镇") % {"p": road.street_code})
+            c.add(
+                road.index, road.code, "code_parent_mismatch", _("路段的上级%(p)s不是街道/镇") % {"p": road.street_code}
+            )
     return db_by_code
 
 
@@ -542,10 +609,13 @@ def _validate_topology(areas: list[_AreaFeature], db_by_code: dict[str, _DbArea]
 
     def members(parent_code: str) -> list[tuple[str, str, Any, _AreaFeature | None]]:
         """(code, name, shape, file feature or None) for the parent's children, file first."""
-        result = [(f.code, f.name, f.shape, f) for f in areas if f.parent_code == parent_code]
+        result: list[tuple[str, str, Any, _AreaFeature | None]] = [
+            (f.code, f.name, f.shape, f) for f in areas if f.parent_code == parent_code
+        ]
         in_file = {m[0] for m in result}
-        result += [(d.code, d.name, _db_shape(d), None) for d in db_children.get(parent_code, [])
-                   if d.code not in in_file]
+        result += [
+            (d.code, d.name, _db_shape(d), None) for d in db_children.get(parent_code, []) if d.code not in in_file
+        ]
         return result
 
     def parent_shape(code: str) -> Any:
@@ -569,8 +639,12 @@ def _validate_topology(areas: list[_AreaFeature], db_by_code: dict[str, _DbArea]
                     target = second if second[3] is not None else first
                     other = first if target is second else second
                     assert target[3] is not None
-                    c.add(target[3].index, target[0], "overlap",
-                          _("与同级%(o)s(%(n)s)重叠约%(a).1f平方米") % {"o": other[0], "n": other[1], "a": overlap})
+                    c.add(
+                        target[3].index,
+                        target[0],
+                        "overlap",
+                        _("与同级%(o)s(%(n)s)重叠约%(a).1f平方米") % {"o": other[0], "n": other[1], "a": overlap},
+                    )
         outer = parent_shape(parent_code)
         if outer is not None:
             for code, _name, shape, feature in group:
@@ -578,8 +652,12 @@ def _validate_topology(areas: list[_AreaFeature], db_by_code: dict[str, _DbArea]
                     continue
                 outside = geo.area_m2(shapely.difference(shape, outer))
                 if outside > tolerance:
-                    c.add(feature.index, code, "outside_parent",
-                          _("超出上级%(p)s边界约%(a).1f平方米") % {"p": parent_code, "a": outside})
+                    c.add(
+                        feature.index,
+                        code,
+                        "outside_parent",
+                        _("超出上级%(p)s边界约%(a).1f平方米") % {"p": parent_code, "a": outside},
+                    )
 
     # Gaps: every parent in the file whose children are known must be fully covered.
     for feature in areas:
@@ -593,8 +671,12 @@ def _validate_topology(areas: list[_AreaFeature], db_by_code: dict[str, _DbArea]
         gap = shapely.difference(feature.shape, shapely.union_all([m[2] for m in children]))
         gap_area = geo.area_m2(gap)
         if gap_area > tolerance:
-            c.add(feature.index, feature.code, "gap",
-                  _("下级区域未完全覆盖本区域：有约%(a).1f平方米的空隙") % {"a": gap_area})
+            c.add(
+                feature.index,
+                feature.code,
+                "gap",
+                _("下级区域未完全覆盖本区域：有约%(a).1f平方米的空隙") % {"a": gap_area},
+            )
 
 
 def territory_validate_geojson(*, data: Any) -> tuple[list[_AreaFeature], list[_RoadFeature], ImportReport]:
@@ -644,8 +726,7 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
     if report.problems:
         return report
 
-    existing = {a.code: a for chunk in _chunks([f.code for f in areas])
-                for a in Area.objects.filter(code__in=chunk)}
+    existing = {a.code: a for chunk in _chunks([f.code for f in areas]) for a in Area.objects.filter(code__in=chunk)}
     parents: dict[str, Area] = {}
     wanted_parents = sorted({f.parent_code for f in areas if f.parent_code} - set(existing))
     for chunk in _chunks(wanted_parents):
@@ -658,8 +739,11 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
         for feature in sorted(areas, key=lambda f: (order[f.level], f.code)):
             parent = parents.get(feature.parent_code) if feature.parent_code else None
             values: dict[str, Any] = {
-                "name": feature.name, "level": feature.level, "parent_id": parent.pk if parent else None,
-                "street_kind": feature.street_kind, "geometry": feature.geometry,
+                "name": feature.name,
+                "level": feature.level,
+                "parent_id": parent.pk if parent else None,
+                "street_kind": feature.street_kind,
+                "geometry": feature.geometry,
             }
             area = existing.get(feature.code)
             # area_km2 from the file; without one, computed for new or reshaped areas only.
@@ -675,9 +759,14 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
                 report.created.append(feature.code)
                 if not dry_run:
                     area = Area.objects.create(code=feature.code, properties=feature.extra, **values)
-                    audit_record(action=AuditAction.CREATE, obj=area, area_code=area.code, **who,
-                                 changes={k: _json_safe(v) for k, v in values.items()
-                                          if k not in {"geometry", "parent_id"}} | {"parent": feature.parent_code})
+                    audit_record(
+                        action=AuditAction.CREATE,
+                        obj=area,
+                        area_code=area.code,
+                        **who,
+                        changes={k: _json_safe(v) for k, v in values.items() if k not in {"geometry", "parent_id"}}
+                        | {"parent": feature.parent_code},
+                    )
                     geometry_changed = True
                 else:
                     area = Area(code=feature.code, **values)
@@ -709,11 +798,19 @@ def territory_import_geojson(*, data: Any, actor: Any = None, dry_run: bool = Fa
     _import_roads(roads, report, who=who, reassign_all=geometry_changed)
     all_codes = [f.code for f in areas] + [r.street_code for r in roads]
     audit_record(
-        action=AuditAction.IMPORT, object_type="territory.area", object_repr="GeoJSON",
-        area_code=_common_prefix(all_codes), **who, message=report.summary(),
-        changes={"created": len(report.created), "updated": len(report.updated),
-                 "unchanged": len(report.unchanged), "roads_created": len(report.roads_created),
-                 "roads_updated": len(report.roads_updated)},
+        action=AuditAction.IMPORT,
+        object_type="territory.area",
+        object_repr="GeoJSON",
+        area_code=_common_prefix(all_codes),
+        **who,
+        message=report.summary(),
+        changes={
+            "created": len(report.created),
+            "updated": len(report.updated),
+            "unchanged": len(report.unchanged),
+            "roads_created": len(report.roads_created),
+            "roads_updated": len(report.roads_updated),
+        },
     )
     return report
 
@@ -736,7 +833,10 @@ def _common_prefix(codes: list[str]) -> str:
 
 def _road_values(road: _RoadFeature, street: Area) -> dict[str, Any]:
     return {
-        "name": road.name, "street": street, "area_code": street.code, "geometry": road.geometry,
+        "name": road.name,
+        "street": street,
+        "area_code": street.code,
+        "geometry": road.geometry,
         "length_m": road.length_m if road.length_m is not None else round(geo.length_m(road.shape)),
     }
 
@@ -753,9 +853,7 @@ def _plan_roads(roads: list[_RoadFeature], report: ImportReport) -> None:
             report.roads_unchanged.append(road.code)
 
 
-def _import_roads(
-    roads: list[_RoadFeature], report: ImportReport, *, who: dict[str, Any], reassign_all: bool
-) -> None:
+def _import_roads(roads: list[_RoadFeature], report: ImportReport, *, who: dict[str, Any], reassign_all: bool) -> None:
     streets = {a.code: a for a in Area.objects.filter(code__in={r.street_code for r in roads})}
     existing = {r.code: r for r in RoadSegment.objects.filter(code__in=[r.code for r in roads])}
     touched: list[RoadSegment] = []
@@ -764,13 +862,20 @@ def _import_roads(
         segment = existing.get(road.code)
         if segment is None:
             segment = RoadSegment.objects.create(code=road.code, **values)
-            audit_record(action=AuditAction.CREATE, obj=segment, **who,
-                         changes={"name": road.name, "street": road.street_code, "length_m": values["length_m"]})
+            audit_record(
+                action=AuditAction.CREATE,
+                obj=segment,
+                **who,
+                changes={"name": road.name, "street": road.street_code, "length_m": values["length_m"]},
+            )
             report.roads_created.append(road.code)
             touched.append(segment)
             continue
-        changes = {k: ["…", "…"] if k == "geometry" else [str(getattr(segment, k)), str(v)]
-                   for k, v in values.items() if getattr(segment, k) != v}
+        changes = {
+            k: ["…", "…"] if k == "geometry" else [str(getattr(segment, k)), str(v)]
+            for k, v in values.items()
+            if getattr(segment, k) != v
+        }
         if not changes:
             report.roads_unchanged.append(road.code)
             continue
@@ -818,7 +923,10 @@ def territory_export_geojson(
 
     collection = area_feature_collection(user, level=level, under=under, roads=roads)
     audit_record(
-        action=AuditAction.EXPORT, object_type="territory.area", object_repr="GeoJSON", area_code=under or "",
+        action=AuditAction.EXPORT,
+        object_type="territory.area",
+        object_repr="GeoJSON",
+        area_code=under or "",
         **_audit_actor(user),
         message=_("导出GeoJSON：%(n)d个要素") % {"n": len(collection["features"])},
         changes={"level": level or "", "under": under or "", "features": len(collection["features"])},

@@ -33,12 +33,28 @@ def sample_features() -> list[dict[str, Any]]:
     ]
     for c, code in enumerate(COMMUNITIES):
         cx = x0 + c * 0.01
-        features.append(feature(code, f"测试社区{c + 1}", square(cx, y0, 0.01, 0.01), level="community",
-                                parent_code=STREET, population=200, households=80))
+        features.append(
+            feature(
+                code,
+                f"测试社区{c + 1}",
+                square(cx, y0, 0.01, 0.01),
+                level="community",
+                parent_code=STREET,
+                population=200,
+                households=80,
+            )
+        )
         for g in range(2):
             features.append(
-                feature(f"{code}{g + 1:02d}", f"测试社区{c + 1}第{g + 1}网格", square(cx + g * 0.005, y0, 0.005, 0.01),
-                        level="grid", population=100, households=40, area_km2=0.42)
+                feature(
+                    f"{code}{g + 1:02d}",
+                    f"测试社区{c + 1}第{g + 1}网格",
+                    square(cx + g * 0.005, y0, 0.005, 0.01),
+                    level="grid",
+                    population=100,
+                    households=40,
+                    area_km2=0.42,
+                )
             )
     return features
 

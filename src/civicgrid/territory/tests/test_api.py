@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 from __future__ import annotations
 
 import pytest

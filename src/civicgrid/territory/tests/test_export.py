@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 from __future__ import annotations
 
 import json
@@ -15,8 +16,18 @@ from .helpers import sample_collection
 
 pytestmark = pytest.mark.django_db
 
-FIELDS = ("code", "name", "level", "parent__code", "street_kind", "geometry", "area_km2", "population",
-          "households", "properties")
+FIELDS = (
+    "code",
+    "name",
+    "level",
+    "parent__code",
+    "street_kind",
+    "geometry",
+    "area_km2",
+    "population",
+    "households",
+    "properties",
+)
 
 
 def rows():
@@ -48,8 +59,11 @@ def test_round_trip_of_the_sample_district(district):
 def test_round_trip_of_an_imported_file_with_roads():
     data = sample_collection()
     data["features"].append(
-        {"type": "Feature", "properties": {"code": "R1", "name": "测试路", "street_code": "150199001"},
-         "geometry": {"type": "LineString", "coordinates": [[112.001, 41.002], [112.008, 41.002]]}}
+        {
+            "type": "Feature",
+            "properties": {"code": "R1", "name": "测试路", "street_code": "150199001"},
+            "geometry": {"type": "LineString", "coordinates": [[112.001, 41.002], [112.008, 41.002]]},
+        }
     )
     assert territory_import_geojson(data=data).ok
     exported = area_feature_collection(COMMAND_LINE_USER, roads=True)
@@ -72,7 +86,9 @@ def test_level_and_under_filters(district):
 def test_export_is_scoped(district, user_factory):
     worker = user_factory(Role.COMMUNITY_WORKER, district.communities[1])
     codes = {f["properties"]["code"] for f in area_feature_collection(worker)["features"]}
-    assert codes == {district.communities[1].code} | {g.code for g in district.grids if g.parent_id == district.communities[1].pk}
+    assert codes == {district.communities[1].code} | {
+        g.code for g in district.grids if g.parent_id == district.communities[1].pk
+    }
 
 
 def test_command_export(district, tmp_path):

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 from __future__ import annotations
 
 import copy
@@ -12,7 +13,16 @@ from civicgrid.territory.models import Area, RoadSegment
 from civicgrid.territory.services import territory_import_geojson
 from civicgrid.testing.factories import square
 
-from .helpers import COMMUNITIES, STREET, collection, feature, index_of, sample_collection, sample_features, with_geometry
+from .helpers import (
+    COMMUNITIES,
+    STREET,
+    collection,
+    feature,
+    index_of,
+    sample_collection,
+    sample_features,
+    with_geometry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +118,7 @@ def _only_problem(data, kind, code):
 
 def test_unclosed_ring():
     ring = [[112.0, 41.0], [112.005, 41.0], [112.005, 41.01], [112.0, 41.01]]
-    data = with_geometry(sample_collection(), GRID1, {"type": "Polygon", "coordinates": [ring + [[112.0, 41.0001]]]})
+    data = with_geometry(sample_collection(), GRID1, {"type": "Polygon", "coordinates": [[*ring, [112.0, 41.0001]]]})
     report = _only_problem(data, "ring_unclosed", GRID1)
     problem = next(p for p in report.problems if p.kind == "ring_unclosed")
     assert problem.index == index_of(data, GRID1) and "未闭合" in problem.message
@@ -116,8 +126,11 @@ def test_unclosed_ring():
 
 
 def test_ring_with_too_few_points():
-    data = with_geometry(sample_collection(), GRID1,
-                         {"type": "Polygon", "coordinates": [[[112.0, 41.0], [112.005, 41.0], [112.0, 41.0]]]})
+    data = with_geometry(
+        sample_collection(),
+        GRID1,
+        {"type": "Polygon", "coordinates": [[[112.0, 41.0], [112.005, 41.0], [112.0, 41.0]]]},
+    )
     _only_problem(data, "ring_too_short", GRID1)
 
 
@@ -204,7 +217,9 @@ def test_every_problem_is_listed_at_once():
 def test_not_geojson_at_all():
     assert territory_import_geojson(data="not json").problems[0].kind == "invalid_json"
     assert territory_import_geojson(data={"type": "Feature"}).problems[0].kind == "not_feature_collection"
-    report = territory_import_geojson(data=collection(feature("150199", "区", {"type": "Point", "coordinates": [1, 2]})))
+    report = territory_import_geojson(
+        data=collection(feature("150199", "区", {"type": "Point", "coordinates": [1, 2]}))
+    )
     assert report.problems[0].kind == "geometry_type"
 
 
@@ -224,8 +239,11 @@ def test_multipolygon_and_qgis_style_properties():
 def test_road_segments_get_the_grids_they_cross():
     data = sample_collection()
     data["features"].append(
-        {"type": "Feature", "properties": {"code": "R150199001001", "name": "测试路", "street_code": STREET},
-         "geometry": {"type": "LineString", "coordinates": [[112.001, 41.002], [112.008, 41.002]]}}
+        {
+            "type": "Feature",
+            "properties": {"code": "R150199001001", "name": "测试路", "street_code": STREET},
+            "geometry": {"type": "LineString", "coordinates": [[112.001, 41.002], [112.008, 41.002]]},
+        }
     )
     report = territory_import_geojson(data=data)
     assert report.ok and report.roads_created == ["R150199001001"]
@@ -236,8 +254,11 @@ def test_road_segments_get_the_grids_they_cross():
 
 def test_road_along_a_border_belongs_to_both_grids_and_unknown_street_is_rejected():
     assert territory_import_geojson(data=sample_collection()).ok
-    road = {"type": "Feature", "properties": {"code": "R1", "name": "界路", "street_code": STREET},
-            "geometry": {"type": "LineString", "coordinates": [[112.005, 41.001], [112.005, 41.009]]}}
+    road = {
+        "type": "Feature",
+        "properties": {"code": "R1", "name": "界路", "street_code": STREET},
+        "geometry": {"type": "LineString", "coordinates": [[112.005, 41.001], [112.005, 41.009]]},
+    }
     assert territory_import_geojson(data=collection(road)).ok
     assert sorted(RoadSegment.objects.get(code="R1").grids.values_list("code", flat=True)) == [GRID1, GRID2]
     bad = copy.deepcopy(road)

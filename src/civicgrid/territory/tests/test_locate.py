@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 from __future__ import annotations
 
 import math
@@ -43,8 +44,18 @@ def test_outside_is_a_result_not_an_exception(district):
 
 @pytest.mark.parametrize(
     "lon,lat",
-    [(math.nan, 40.77), (111.61, math.nan), (math.inf, 40.0), (111.6, 90.5), (111.6, -91), (181, 40), (-180.5, 0),
-     (None, 40.0), ("111.6", 40.77), ([1], 2)],
+    [
+        (math.nan, 40.77),
+        (111.61, math.nan),
+        (math.inf, 40.0),
+        (111.6, 90.5),
+        (111.6, -91),
+        (181, 40),
+        (-180.5, 0),
+        (None, 40.0),
+        ("111.6", 40.77),
+        ([1], 2),
+    ],
 )
 def test_impossible_coordinates_are_invalid_results(district, lon, lat):
     result = locate.locate(lon, lat)
@@ -71,8 +82,16 @@ def test_bulk_equals_single_including_borders_and_bad_points(district):
     assert batch.results() == singles
     assert list(batch.grid_codes()) == [r.grid.code if r.grid else None for r in singles]
     assert list(batch.inside) == [r.inside for r in singles]
-    assert [r.status for r in batch] == ["inside", "inside", "inside", "outside", "invalid", "inside", "invalid",
-                                         "inside"]
+    assert [r.status for r in batch] == [
+        "inside",
+        "inside",
+        "inside",
+        "outside",
+        "invalid",
+        "inside",
+        "invalid",
+        "inside",
+    ]
     assert len(batch) == 8 and batch[3].status == "outside"
 
 

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,13 @@ pytestmark = pytest.mark.django_db
 
 def add_compounds(grid, n=3, buildings=2):
     for c in range(n):
-        compound = Compound.objects.create(grid=grid, area_code=grid.code, code=f"{grid.code}C{c:02d}",
-                                           name=f"测试小区{c}", address=f"测试路{c}号")
+        compound = Compound.objects.create(
+            grid=grid, area_code=grid.code, code=f"{grid.code}C{c:02d}", name=f"测试小区{c}", address=f"测试路{c}号"
+        )
         for b in range(buildings):
-            Building.objects.create(compound=compound, grid=grid, area_code=grid.code,
-                                    code=f"{compound.code}B{b:02d}", name=f"{b + 1}号楼")
+            Building.objects.create(
+                compound=compound, grid=grid, area_code=grid.code, code=f"{compound.code}B{b:02d}", name=f"{b + 1}号楼"
+            )
 
 
 @pytest.fixture
@@ -36,8 +39,7 @@ def test_browser_shows_the_users_tree_and_map(district, worker, client, django_a
     assert f"/territory/{district.communities[0].code}/geojson?level=grid" in html
 
 
-def test_browser_query_count_does_not_grow_with_the_tree(district, user_factory, client,
-                                                         django_assert_max_num_queries):
+def test_browser_query_count_does_not_grow_with_the_tree(district, user_factory, client, django_assert_max_num_queries):
     leader = user_factory(Role.LEADER, district.district)
     client.force_login(leader)
     with django_assert_max_num_queries(8):

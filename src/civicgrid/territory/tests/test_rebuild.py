@@ -1,3 +1,4 @@
+# mypy: disable-error-code="union-attr, arg-type, index, attr-defined"
 """The locate index follows boundary changes: at once in the process that made the change,
 and within the check interval in every other process (simulated by changing rows without
 signals, as another process's write looks from here)."""

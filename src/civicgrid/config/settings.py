@@ -199,6 +199,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic jobs (civicgrid.common.scheduler): without Redis, `civicgrid serve` runs them in a
+# daemon thread of each worker; set CIVICGRID_EMBEDDED_SCHEDULER=false to switch that off.
+EMBEDDED_SCHEDULER = env_bool("CIVICGRID_EMBEDDED_SCHEDULER", True)
 
 # --- API ------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50

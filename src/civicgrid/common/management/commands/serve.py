@@ -8,8 +8,10 @@ embedded periodic-job thread (common.scheduler) unless Redis/Celery beat is conf
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -60,6 +62,8 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "loglevel": os.environ.get("CIVICGRID_SERVER_LOG_LEVEL", "info"),
         "proc_name": "civicgrid",
         "post_worker_init": _post_worker_init,
+        # gunicorn 27's control socket (gunicornc) would write under $HOME; not needed here.
+        "control_socket_disable": True,
     }
 
 
@@ -91,6 +95,8 @@ class Command(BaseCommand):
                 call_command("migrate", interactive=False, verbosity=0)
             else:
                 self.stdout.write("数据库迁移已是最新。")
+        # whitenoise warns about a missing STATIC_ROOT even when it serves through the finders.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         # No database connection may cross gunicorn's fork into the workers.
         connections.close_all()
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104

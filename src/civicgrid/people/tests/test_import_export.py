@@ -138,22 +138,26 @@ def test_import_refuses_a_resident_registered_elsewhere(district, worker, reside
 
 
 def test_import_is_all_or_nothing_on_database_failure(district, worker, monkeypatch):
-    from civicgrid.people.models import PersonTag as TagModel
+    from civicgrid.people import importing
+    from civicgrid.people.models import Person as PersonModel
 
-    calls = {"n": 0}
-    real = TagModel.objects.bulk_create
+    real = importing._raw_insert
+    calls = {"people": 0}
 
-    def failing(*args, **kwargs):
-        calls["n"] += 1
-        raise RuntimeError("disk full")
+    def failing(model, objs, now):
+        if model is PersonModel:
+            calls["people"] += 1
+            if calls["people"] == 2:  # the second batch, after the first one was written
+                raise RuntimeError("disk full")
+        real(model, objs, now)
 
-    monkeypatch.setattr(TagModel.objects, "bulk_create", failing)
+    monkeypatch.setattr(importing, "_raw_insert", failing)
     rows = [row(district.grids[0].code, n, 标签="老年人") for n in range(60, 65)]
     with pytest.raises(RuntimeError):
         people_import_excel(actor=worker, file=xlsx(rows), batch_size=2)
-    assert calls["n"] == 1
-    assert not Person.objects.exists()
-    monkeypatch.setattr(TagModel.objects, "bulk_create", real)
+    assert calls["people"] == 2
+    assert not PersonModel.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.IMPORT).exists()
 
 
 def test_progress_callback(district, worker):

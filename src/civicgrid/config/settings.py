@@ -207,6 +207,12 @@ EMBEDDED_SCHEDULER = env_bool("CIVICGRID_EMBEDDED_SCHEDULER", True)
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
 
+# --- Territory (territory app; see docs/territory.md) ----------------------------------
+# Seconds between a process's checks of BoundaryVersion (its locate index rebuilds on change).
+TERRITORY_LOCATE_CHECK_SECONDS = float(os.environ.get("CIVICGRID_LOCATE_CHECK_SECONDS", "5"))
+# GeoJSON import: overlaps, gaps and children outside their parent above this (m²) are errors.
+TERRITORY_TOPOLOGY_TOLERANCE_M2 = float(os.environ.get("CIVICGRID_TOPOLOGY_TOLERANCE_M2", "1.0"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -192,6 +192,21 @@ def area_detail(user: Any, code: str, *, page: Any = 1) -> AreaDetail:
     )
 
 
+def chief_usernames(grid: Area) -> list[str]:
+    """Chiefs who own the grid without being bound to it: until ownership has model
+    fields, a grid chief of several grids is named in ``grid.properties["grid_chief"]``
+    and area chiefs' patches in the community's ``properties["area_chiefs"]``
+    ({username: [grid codes]})."""
+    names = []
+    owner = (grid.properties or {}).get("grid_chief")
+    if isinstance(owner, str):
+        names.append(owner)
+    patches = ((grid.parent.properties or {}) if grid.parent else {}).get("area_chiefs") or {}
+    if isinstance(patches, dict):
+        names += [name for name, owns in patches.items() if isinstance(owns, list) and grid.code in owns]
+    return names
+
+
 @dataclass
 class GridDetail:
     grid: Area
@@ -210,7 +225,7 @@ def grid_detail(user: Any, code: str, *, page: Any = 1) -> GridDetail:
         raise NotFound(_("网格不存在或不在您的辖区范围内"))
     chiefs = list(
         scope_queryset(user, User.objects.all(), "area__code")
-        .filter(area=grid, role__in=CHIEF_ROLES, is_active=True)
+        .filter(Q(area=grid) | Q(username__in=chief_usernames(grid)), role__in=CHIEF_ROLES, is_active=True)
         .order_by("role", "username")
     )
     compounds = (

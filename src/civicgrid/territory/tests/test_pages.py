@@ -76,6 +76,19 @@ def test_grid_page(district, worker, user_factory, client, django_assert_max_num
     assert f"/territory/{grid.code}/geojson" in html
 
 
+def test_grid_page_shows_chiefs_named_in_ownership_properties(district, worker, user_factory, client):
+    grid, community = district.grids[1], district.communities[0]
+    user_factory(Role.GRID_CHIEF, district.grids[0], username="wgz1", display_name="两格网格长")
+    user_factory(Role.AREA_CHIEF, community, username="pz1", display_name="包片片长")
+    user_factory(Role.AREA_CHIEF, community, username="pz2", display_name="别片片长")
+    grid.properties = {"grid_chief": "wgz1"}
+    grid.save(update_fields=["properties"])
+    community.properties = {"area_chiefs": {"pz1": [grid.code], "pz2": [district.grids[0].code]}}
+    community.save(update_fields=["properties"])
+    html = client.get(reverse("territory:grid", args=[grid.code])).content.decode()
+    assert "两格网格长" in html and "包片片长" in html and "别片片长" not in html
+
+
 def test_grid_page_query_count_is_flat(district, worker, client, django_assert_max_num_queries):
     grid = district.grids[0]
     add_compounds(grid, n=20, buildings=3)

@@ -122,7 +122,7 @@ def user_update(*, actor: Any, user: User, departments: Iterable[Department] | N
     unknown = set(fields) - set(_UPDATABLE)
     if unknown:
         raise ValidationError(_("不能修改这些字段: %(f)s") % {"f": ", ".join(sorted(unknown))})
-    user = User.objects.select_for_update().select_related("area").get(pk=user.pk)
+    user = User.objects.select_for_update(of=("self",)).select_related("area").get(pk=user.pk)
     before = snapshot(user)
     validate_account_assignment(
         actor=actor, role=fields.get("role", user.role), area=fields.get("area", user.area), target=user

@@ -28,7 +28,7 @@ def events(request: HttpRequest) -> HttpResponse:
     filterset = audit_event_filter(request.user, request.GET)
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(event, change_rows(event.changes)) for event in page.object_list]
+    rows = [(event, change_rows(event.changes, event.object_type)) for event in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -147,3 +147,18 @@ def test_api_requires_audit_role(client, district, user_factory, trail):
 def test_page_requires_login(client, db):
     response = client.get("/audit/")
     assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_diff_rows_use_field_verbose_names(client, auditor, district):
+    from civicgrid.accounts.models import Department
+
+    dept = Department.objects.create(code="D1", name="综治办", kind="governance", area=district.district)
+    audit_record(
+        action=AuditAction.UPDATE,
+        obj=dept,
+        changes={"name": {"before": "综治办", "after": "区综治办"}, "not_a_field": {"before": 1, "after": 2}},
+    )
+    client.force_login(auditor)
+    rows = client.get("/audit/", {"object_type": "accounts.department"}).context["rows"]
+    labels = [name for name, _, _ in rows[0][1]]
+    assert labels == ["名称", "not_a_field"]

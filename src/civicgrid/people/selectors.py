@@ -45,9 +45,13 @@ class PersonFilters:
 
 
 def person_base_queryset() -> QuerySet[Person]:
-    return Person.objects.select_related(
-        "grid", "grid__parent", "building", "building__compound", "household"
-    ).prefetch_related(Prefetch("tags", queryset=PersonTag.objects.order_by("kind")))
+    # Boundaries (GeoJSON) of the joined grid, community, building and compound are never
+    # shown on people pages: deferring them avoids parsing polygons for every row.
+    return (
+        Person.objects.select_related("grid", "grid__parent", "building", "building__compound", "household")
+        .defer("grid__geometry", "grid__parent__geometry", "building__geometry", "building__compound__geometry")
+        .prefetch_related(Prefetch("tags", queryset=PersonTag.objects.order_by("kind")))
+    )
 
 
 def person_search(user: Any, filters: PersonFilters | None = None) -> QuerySet[Person]:

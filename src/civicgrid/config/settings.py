@@ -181,6 +181,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 # (people helper) The project-level static folder (app.css, vendor/htmx, vendor/echarts) is not
 # inside an installed app, so name it here; otherwise finders (and WhiteNoise) never serve it.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]

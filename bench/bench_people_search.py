@@ -20,8 +20,8 @@ plaintext with a unique B-tree index.
 
 Rounds are interleaved and the best round of each side counts. Every ratio is the mean
 latency over the baseline's. The ORM figures are reported so that the ORM's fixed
-per-query cost (query compilation, model construction) is visible separately. Runs in a child process so database settings never
-collide with other benchmarks.
+per-query cost (query compilation, model construction) is visible separately. Runs in a
+child process so database settings never collide with other benchmarks.
 
     python bench/bench_people_search.py [--quick]   (or: make bench BENCH_ARGS="people_search")
 """
@@ -250,7 +250,8 @@ def child(quick: bool) -> dict[str, Any]:
         f"people search ({n} residents): blind index (HMAC + scoped digest lookup) "
         f"{figures['blind_index_raw_us']} us vs indexed plaintext {figures['baseline_us']} us: "
         f"ratio {figures['ratio_blind_index']}x; through the ORM selector: lean {figures['subject_core_us']} us "
-        f"({figures['ratio_selector_lean']}x), page path {figures['subject_us']} us ({figures['ratio_selector_page']}x)",
+        f"({figures['ratio_selector_lean']}x), page path {figures['subject_us']} us "
+        f"({figures['ratio_selector_page']}x)",
         flush=True,
     )
     return figures

@@ -63,8 +63,13 @@ def _grid_rows(rows: int, cols: int, seed: int = 42) -> list[tuple[str, dict[str
     result = []
     for r in range(rows):
         for c in range(cols):
-            ring = [(vx[r, c], vy[r, c]), (vx[r, c + 1], vy[r, c + 1]), (vx[r + 1, c + 1], vy[r + 1, c + 1]),
-                    (vx[r + 1, c], vy[r + 1, c]), (vx[r, c], vy[r, c])]
+            ring = [
+                (vx[r, c], vy[r, c]),
+                (vx[r, c + 1], vy[r, c + 1]),
+                (vx[r + 1, c + 1], vy[r + 1, c + 1]),
+                (vx[r + 1, c], vy[r + 1, c]),
+                (vx[r, c], vy[r, c]),
+            ]
             coords = [[round(float(x), 7), round(float(y), 7)] for x, y in ring]
             result.append((f"{r * cols + c:08d}", {"type": "Polygon", "coordinates": [coords]}))
     return result
@@ -101,8 +106,13 @@ def child(quick: bool) -> dict[str, Any]:
         for c in range((len(grids) + 999) // 1000)
     ]
     batch = [
-        Area(code=f"{communities[i // 1000].code}{i % 1000:03d}", name=f"网格{code}", level="grid",
-             parent=communities[i // 1000], geometry=geometry)
+        Area(
+            code=f"{communities[i // 1000].code}{i % 1000:03d}",
+            name=f"网格{code}",
+            level="grid",
+            parent=communities[i // 1000],
+            geometry=geometry,
+        )
         for i, (code, geometry) in enumerate(grids)
     ]
     Area.objects.bulk_create(batch, batch_size=2000)
@@ -136,8 +146,11 @@ def child(quick: bool) -> dict[str, Any]:
     assert np.array_equal(ours, expected), "locate_many disagrees with the raw STRtree"
     for k in range(0, n_single, 97):
         r = locate.locate(*singles[k])
-        assert (r.grid.code if r.grid else None) == (index.result_at(expected[k]).grid.code  # type: ignore[union-attr]
-                                                    if expected[k] >= 0 else None)
+        assert (r.grid.code if r.grid else None) == (
+            index.result_at(expected[k]).grid.code  # type: ignore[union-attr]
+            if expected[k] >= 0
+            else None
+        )
     inside_share = float((expected >= 0).mean())
 
     def raw_single() -> None:
@@ -159,8 +172,12 @@ def child(quick: bool) -> dict[str, Any]:
 
     best_times: dict[str, float] = {}
     for _ in range(rounds):
-        for name, fn in (("raw_single", raw_single), ("our_single", our_single), ("raw_bulk", raw_bulk),
-                         ("our_bulk", our_bulk)):
+        for name, fn in (
+            ("raw_single", raw_single),
+            ("our_single", our_single),
+            ("raw_bulk", raw_bulk),
+            ("our_bulk", our_bulk),
+        ):
             t = time.perf_counter()
             fn()
             elapsed = time.perf_counter() - t
@@ -183,12 +200,17 @@ def child(quick: bool) -> dict[str, Any]:
         "bulk_ratio": round(bulk_ratio, 3),
         "target_ratio": 0.8,
     }
-    print(f"grids={rows * cols} index build {build_index:.2f}s (db {build_db:.1f}s), "
-          f"{inside_share:.0%} of points inside")
-    print(f"single: ours {figures['single_ours_per_s']:,}/s vs raw STRtree {figures['single_raw_per_s']:,}/s "
-          f"-> ratio {single_ratio:.2f} (target >= 0.8)")
-    print(f"bulk:   ours {figures['bulk_ours_per_s']:,}/s vs raw STRtree {figures['bulk_raw_per_s']:,}/s "
-          f"-> ratio {bulk_ratio:.2f} (target >= 0.8)")
+    print(
+        f"grids={rows * cols} index build {build_index:.2f}s (db {build_db:.1f}s), {inside_share:.0%} of points inside"
+    )
+    print(
+        f"single: ours {figures['single_ours_per_s']:,}/s vs raw STRtree {figures['single_raw_per_s']:,}/s "
+        f"-> ratio {single_ratio:.2f} (target >= 0.8)"
+    )
+    print(
+        f"bulk:   ours {figures['bulk_ours_per_s']:,}/s vs raw STRtree {figures['bulk_raw_per_s']:,}/s "
+        f"-> ratio {bulk_ratio:.2f} (target >= 0.8)"
+    )
     return figures
 
 

@@ -39,7 +39,16 @@ from civicgrid.demo.staff import StaffPlan, UserSpec, plan_staff
 from civicgrid.people.models import Person
 from civicgrid.people.services import PersonRow, person_bulk_create
 from civicgrid.territory.enums import AreaLevel
-from civicgrid.territory.models import Area, BoundaryVersion, Building, Compound, Household, RoadSegment
+from civicgrid.territory.models import (
+    Area,
+    BoundaryVersion,
+    Building,
+    Compound,
+    Duty,
+    Household,
+    Responsibility,
+    RoadSegment,
+)
 
 MARKER_VERSION = 1
 DEFAULT_SEED = 2026
@@ -376,25 +385,39 @@ def build_accounts(staff: StaffPlan, progress: Progress) -> dict[str, int]:
     ]
     through.objects.bulk_create(links, ignore_conflicts=True)
 
-    # Ownership (no model field yet): grid chiefs on their grids, area chiefs' patches on
-    # their community, road chiefs' segments on their street, in Area.properties.
-    owners: dict[str, dict[str, Any]] = defaultdict(dict)
-    for u in staff.users:
-        if u.role == Role.GRID_CHIEF:
-            for code in u.owns:
-                owners[code]["grid_chief"] = u.username
-        elif u.role == Role.AREA_CHIEF:
-            owners[u.area_code].setdefault("area_chiefs", {})[u.username] = u.owns
-        elif u.role == Role.ROAD_CHIEF:
-            owners[u.area_code].setdefault("road_chiefs", {})[u.username] = u.owns
-    areas = list(Area.objects.filter(code__in=list(owners)))
-    changed = []
-    for area in areas:
-        merged = {**(area.properties or {}), **owners[area.code]}
-        if merged != area.properties:
-            area.properties = merged
-            changed.append(area)
-    Area.objects.bulk_update(changed, ["properties"], batch_size=BATCH)
+    # Duties: grid chiefs and area chiefs own grids, road chiefs own road segments.
+    duty_of: dict[str, Duty] = {
+        Role.GRID_CHIEF: Duty.GRID_CHIEF,
+        Role.AREA_CHIEF: Duty.AREA_CHIEF,
+        Role.ROAD_CHIEF: Duty.ROAD_CHIEF,
+    }
+    owners = [u for u in staff.users if u.role in duty_of and u.owns]
+    owner_pk = dict(User.objects.filter(username__in=[u.username for u in owners]).values_list("username", "pk"))
+    area_rows = {
+        code: (pk, code) for code, pk in Area.objects.filter(_district_range("code")).values_list("code", "pk")
+    }
+    road_rows = {c: (pk, ac) for c, pk, ac in RoadSegment.objects.values_list("code", "pk", "area_code")}
+    duties = []
+    for u in owners:
+        for code in u.owns:
+            if u.role == Role.ROAD_CHIEF:
+                target_pk, area_code = road_rows[code]
+                duties.append(
+                    Responsibility(
+                        user_id=owner_pk[u.username],
+                        duty=duty_of[u.role],
+                        road_segment_id=target_pk,
+                        area_code=area_code,
+                    )
+                )
+            else:
+                target_pk, area_code = area_rows[code]
+                duties.append(
+                    Responsibility(
+                        user_id=owner_pk[u.username], duty=duty_of[u.role], area_id=target_pk, area_code=area_code
+                    )
+                )
+    Responsibility.objects.bulk_create(duties, batch_size=BATCH, ignore_conflicts=True)
     return {"created": len(new), "total": len(staff.users)}
 
 

@@ -1,7 +1,7 @@
 """Departments and staff accounts of the demo district, as plain data.
 
 Counts follow the report: 218 grid chiefs (each owns a run of neighbouring grids in one
-community and is bound to the first of them), 139 road chiefs (each owns road segments of
+community and is bound to it, or to the community when it owns several), 139 road chiefs (each owns road segments of
 one street and is bound to the street), of which 26 in 小召, and 36 area chiefs (片长) in
 小召 (each owns a patch of grids and is bound to its community). One account per role is a
 printed demo account with a known password; every other account has an unusable
@@ -128,7 +128,10 @@ def plan_staff(plan: TerritoryPlan, seed: int) -> StaffPlan:
     for community, n in zip(plan.communities, per_community, strict=True):
         grid_codes = [g.code for g in plan.grids_of(community.code)]
         for chunk in _chunks(grid_codes, n):
-            add(f"wgz{chunk[0]}", Role.GRID_CHIEF, chunk[0], owns=chunk)
+            # Scope is one node: a chief of one grid is bound to it, a chief of several
+            # to their community; the grids they own are Responsibility rows.
+            bound = chunk[0] if len(chunk) == 1 else community.code
+            add(f"wgz{chunk[0]}", Role.GRID_CHIEF, bound, owns=chunk)
 
     # Road chiefs: 139, 26 of them in 小召.
     roads_by_street: dict[str, list[str]] = defaultdict(list)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from civicgrid.accounts.permissions import Capability
 from civicgrid.accounts.scope import ScopedAdminMixin
 from civicgrid.audit.admin_mixins import AuditedAdminMixin
-from civicgrid.territory.models import Area, Building, Compound, Household, RoadSegment
+from civicgrid.territory.models import Area, Building, Compound, Household, Responsibility, RoadSegment
 
 
 class TerritoryAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -94,3 +94,14 @@ class RoadSegmentAdmin(TerritoryAdmin):
 
         super().save_related(request, form, formsets, change)
         road_segment_assign_grids(segment=form.instance)
+
+
+@admin.register(Responsibility)
+class ResponsibilityAdmin(TerritoryAdmin):
+    scope_field = "area_code"
+    list_display = ("user", "duty", "area", "road_segment")
+    list_filter = ("duty",)
+    search_fields = ("user__username", "user__display_name", "area__code", "area__name", "road_segment__name")
+    raw_id_fields = ("user", "area", "road_segment")
+    exclude = ("area_code",)
+    list_select_related = ("user", "area", "road_segment")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -146,3 +147,65 @@ class BoundaryVersion(models.Model):
             cls.objects.get_or_create(pk=1, defaults={"version": 0})
             cls.objects.filter(pk=1).update(version=models.F("version") + 1)
         return cls.current()
+
+
+class Duty(models.TextChoices):
+    GRID_CHIEF = "grid_chief", _("网格长")
+    AREA_CHIEF = "area_chief", _("片长")
+    ROAD_CHIEF = "road_chief", _("路长")
+
+
+class Responsibility(TimeStampedModel):
+    """Who answers for which grid or road segment (责任网格/责任路段).
+
+    Scope (what an account may see) is its one territory node, ``User.area``; duty is
+    this table. A grid chief of several grids is bound to their community and owns each
+    grid here; a road chief owns road segments; an area chief (片长) owns a patch of grids."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("责任人"), on_delete=models.CASCADE, related_name="responsibilities"
+    )
+    duty = models.CharField(_("职责"), max_length=16, choices=Duty.choices, db_index=True)
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("责任网格"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="responsibilities",
+    )
+    road_segment = models.ForeignKey(
+        RoadSegment,
+        verbose_name=_("责任路段"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="responsibilities",
+    )
+    area_code = models.CharField(max_length=20, db_index=True)
+
+    class Meta:
+        verbose_name = _("责任分工")
+        verbose_name_plural = _("责任分工")
+        ordering = ["area_code", "duty"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(area__isnull=False, road_segment__isnull=True)
+                    | models.Q(area__isnull=True, road_segment__isnull=False)
+                ),
+                name="responsibility_one_target",
+            ),
+            models.UniqueConstraint(fields=["user", "duty", "area"], name="uniq_area_responsibility"),
+            models.UniqueConstraint(fields=["user", "duty", "road_segment"], name="uniq_road_responsibility"),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The duty is scoped where its target lies, so scope filters need no join.
+        target = self.area.code if self.area is not None else (self.road_segment.area_code if self.road_segment else "")
+        self.area_code = target or self.area_code
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        target = self.area or self.road_segment
+        return f"{self.user} · {self.get_duty_display()} · {target}"

@@ -192,21 +192,6 @@ def area_detail(user: Any, code: str, *, page: Any = 1) -> AreaDetail:
     )
 
 
-def chief_usernames(grid: Area) -> list[str]:
-    """Chiefs who own the grid without being bound to it: until ownership has model
-    fields, a grid chief of several grids is named in ``grid.properties["grid_chief"]``
-    and area chiefs' patches in the community's ``properties["area_chiefs"]``
-    ({username: [grid codes]})."""
-    names = []
-    owner = (grid.properties or {}).get("grid_chief")
-    if isinstance(owner, str):
-        names.append(owner)
-    patches = ((grid.parent.properties or {}) if grid.parent else {}).get("area_chiefs") or {}
-    if isinstance(patches, dict):
-        names += [name for name, owns in patches.items() if isinstance(owns, list) and grid.code in owns]
-    return names
-
-
 @dataclass
 class GridDetail:
     grid: Area
@@ -223,9 +208,11 @@ def grid_detail(user: Any, code: str, *, page: Any = 1) -> GridDetail:
     grid = area_get(user, code)
     if grid.level != AreaLevel.GRID:
         raise NotFound(_("网格不存在或不在您的辖区范围内"))
+    # The grid is already in the viewer's scope; its chiefs are named to whoever sees it,
+    # even when a chief's own scope is the wider community.
     chiefs = list(
-        scope_queryset(user, User.objects.all(), "area__code")
-        .filter(Q(area=grid) | Q(username__in=chief_usernames(grid)), role__in=CHIEF_ROLES, is_active=True)
+        User.objects.filter(Q(area=grid) | Q(responsibilities__area=grid), role__in=CHIEF_ROLES, is_active=True)
+        .distinct()
         .order_by("role", "username")
     )
     compounds = (

@@ -21,7 +21,7 @@ from civicgrid.demo import data
 from civicgrid.demo.builder import BuildResult, DemoBuildError, build_demo, current_counts
 from civicgrid.people.models import Person, PersonTag
 from civicgrid.territory.enums import AreaLevel
-from civicgrid.territory.models import Area, Building, Compound, Household, RoadSegment
+from civicgrid.territory.models import Area, Building, Compound, Duty, Household, Responsibility, RoadSegment
 
 SEED = 7
 SMALL = 300
@@ -83,7 +83,7 @@ class DemoBuildTests(TestCase):
     def test_staff_counts_and_bindings(self):
         chiefs = User.objects.filter(role=Role.GRID_CHIEF).select_related("area")
         assert chiefs.count() == 218
-        assert set(chiefs.values_list("area__level", flat=True)) == {AreaLevel.GRID}
+        assert set(chiefs.values_list("area__level", flat=True)) <= {AreaLevel.GRID, AreaLevel.COMMUNITY}
         road = User.objects.filter(role=Role.ROAD_CHIEF).select_related("area")
         assert road.count() == 139 and set(road.values_list("area__level", flat=True)) == {AreaLevel.STREET}
         xiaozhao = Area.objects.get(name="小召街道")
@@ -91,16 +91,18 @@ class DemoBuildTests(TestCase):
         area_chiefs = User.objects.filter(role=Role.AREA_CHIEF).select_related("area")
         assert area_chiefs.count() == 36
         assert set(area_chiefs.values_list("area__parent_id", flat=True)) == {xiaozhao.pk}
-        # Ownership recorded on the territory until the models have fields for it.
-        assert all(g.properties.get("grid_chief") for g in Area.objects.filter(level=AreaLevel.GRID))
-        owned = [
-            code
-            for s in Area.objects.filter(level=AreaLevel.STREET)
-            for codes in s.properties["road_chiefs"].values()
-            for code in codes
-        ]
-        assert sorted(owned) == sorted(RoadSegment.objects.values_list("code", flat=True))
-        assert len(xiaozhao.properties["road_chiefs"]) == 26
+        # Every grid has exactly one grid chief, whose scope covers it.
+        grid_duties = Responsibility.objects.filter(duty=Duty.GRID_CHIEF).select_related("user__area", "area")
+        assert grid_duties.count() == Area.objects.filter(level=AreaLevel.GRID).count() == 508
+        assert len({d.area_id for d in grid_duties}) == 508
+        assert all(d.area and d.user.area and d.area.code.startswith(d.user.area.code) for d in grid_duties)
+        # Every road segment has a road chief; 小召's 26 road chiefs own 小召's segments.
+        road_duties = Responsibility.objects.filter(duty=Duty.ROAD_CHIEF)
+        assert sorted(road_duties.values_list("road_segment__code", flat=True)) == sorted(
+            RoadSegment.objects.values_list("code", flat=True)
+        )
+        assert road_duties.filter(user__area=xiaozhao).values("user").distinct().count() == 26
+        assert Responsibility.objects.filter(duty=Duty.AREA_CHIEF).values("user").distinct().count() == 36
 
     def test_roads_link_the_grids_they_cross(self):
         assert RoadSegment.objects.count() > 139

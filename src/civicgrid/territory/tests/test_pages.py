@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from civicgrid.accounts.enums import Role
-from civicgrid.territory.models import Building, Compound
+from civicgrid.territory.models import Building, Compound, Duty, Responsibility
 
 pytestmark = pytest.mark.django_db
 
@@ -76,17 +76,21 @@ def test_grid_page(district, worker, user_factory, client, django_assert_max_num
     assert f"/territory/{grid.code}/geojson" in html
 
 
-def test_grid_page_shows_chiefs_named_in_ownership_properties(district, worker, user_factory, client):
+def test_grid_page_shows_chiefs_who_own_the_grid(district, worker, user_factory, client):
     grid, community = district.grids[1], district.communities[0]
-    user_factory(Role.GRID_CHIEF, district.grids[0], username="wgz1", display_name="两格网格长")
-    user_factory(Role.AREA_CHIEF, community, username="pz1", display_name="包片片长")
-    user_factory(Role.AREA_CHIEF, community, username="pz2", display_name="别片片长")
-    grid.properties = {"grid_chief": "wgz1"}
-    grid.save(update_fields=["properties"])
-    community.properties = {"area_chiefs": {"pz1": [grid.code], "pz2": [district.grids[0].code]}}
-    community.save(update_fields=["properties"])
+    two_grids = user_factory(Role.GRID_CHIEF, community, username="wgz1", display_name="两格网格长")
+    patch = user_factory(Role.AREA_CHIEF, community, username="pz1", display_name="包片片长")
+    other = user_factory(Role.AREA_CHIEF, community, username="pz2", display_name="别片片长")
+    for user, duty, area in (
+        (two_grids, Duty.GRID_CHIEF, district.grids[0]),
+        (two_grids, Duty.GRID_CHIEF, grid),
+        (patch, Duty.AREA_CHIEF, grid),
+        (other, Duty.AREA_CHIEF, district.grids[0]),
+    ):
+        Responsibility.objects.create(user=user, duty=duty, area=area, area_code=area.code)
     html = client.get(reverse("territory:grid", args=[grid.code])).content.decode()
     assert "两格网格长" in html and "包片片长" in html and "别片片长" not in html
+    assert html.count("两格网格长") == 1
 
 
 def test_grid_page_query_count_is_flat(district, worker, client, django_assert_max_num_queries):

@@ -568,7 +568,9 @@ def person_create(*, actor: Any, data: Mapping[str, Any]) -> Person:
 @transaction.atomic
 def person_update(*, actor: Any, person: Person, data: Mapping[str, Any]) -> Person:
     _require(actor, Capability.EDIT_PEOPLE)
-    person = Person.objects.select_for_update().select_related("grid", "building", "household").get(pk=person.pk)
+    person = (
+        Person.objects.select_for_update(of=("self",)).select_related("grid", "building", "household").get(pk=person.pk)
+    )
     _require_in_scope(actor, person)
     before = masked_snapshot(person, person.tags.all())
     cleaned = clean_person_data(actor=actor, data=data, instance=person)

@@ -15,6 +15,17 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True)
+def fresh_locate_index() -> Iterator[None]:
+    """Each test's database is rolled back afterwards, which no signal reports: every test
+    starts with a stale in-process locate index so it never answers from earlier rows."""
+    from civicgrid.territory import locate
+
+    locate.mark_stale()
+    yield
+    locate.mark_stale()
+
+
 @pytest.fixture
 def district(db: Any) -> SampleDistrict:
     return build_sample_district()

@@ -3,6 +3,8 @@ authenticated, and answers errors with the machine-readable body."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -12,13 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def schema(client: Client) -> dict:
+def schema(client: Client) -> dict[str, Any]:
     response = client.get("/api/openapi.json")
     assert response.status_code == 200
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
-def operations(schema: dict):
+def operations(schema: dict[str, Any]) -> Any:
     for path, item in schema["paths"].items():
         for method, op in item.items():
             yield path, method, op

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.permissions import Capability, has_capability
 from civicgrid.accounts.scope import code_within, ensure_in_scope, user_scope_code
@@ -658,10 +659,10 @@ def person_tag_remove(*, actor: Any, person: Person, kind: str) -> bool:
 
 REVEALABLE = tuple(PROTECTED_FIELDS)
 FIELD_LABELS = {
-    "id_number": "身份证号",
-    "phone": "电话",
-    "registered_address": "户籍地址",
-    "current_address": "现住址",
+    "id_number": gettext_lazy("身份证号"),
+    "phone": gettext_lazy("电话"),
+    "registered_address": gettext_lazy("户籍地址"),
+    "current_address": gettext_lazy("现住址"),
 }
 
 

@@ -391,8 +391,10 @@ def _parse(data: Any, c: _Collector) -> tuple[list[_AreaFeature], list[_RoadFeat
             c.add(i, code, "level", _("未知层级“%(l)s”(应为district/street/community/grid)") % {"l": raw_level})
             continue
         if level is None or len(code) not in LEVEL_CODE_LENGTHS[level]:
-            expected = "、".join(
-                f"{AreaLevel(lv).label}{'/'.join(map(str, LEVEL_CODE_LENGTHS[lv]))}位" for lv in LEVEL_ORDER
+            expected = _("、").join(
+                _("%(level)s%(lengths)s位")
+                % {"level": AreaLevel(lv).label, "lengths": "/".join(map(str, LEVEL_CODE_LENGTHS[lv]))}
+                for lv in LEVEL_ORDER
             )
             c.add(i, code, "code_length", _("编码长度%(n)d位与层级不符(%(e)s)") % {"n": len(code), "e": expected})
             continue

@@ -12,6 +12,8 @@ import base64
 import binascii
 import hmac as std_hmac
 import os
+from base64 import b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -76,19 +78,55 @@ def key_ring() -> KeyRing:
     )
 
 
-def _seal(cipher: str, key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    if cipher == "AES-GCM":
-        return AESGCM(key).encrypt(nonce, plaintext, aad)
-    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
-    encryptor.authenticate_additional_data(aad)
-    return encryptor.update(plaintext) + encryptor.finalize() + encryptor.tag
+class _Sealer:
+    """Encryption state for one (cipher, key): the parsed algorithm object (SM4) or the
+    AEAD object (AES-GCM) is built once; only the per-value nonce/mode is fresh."""
+
+    __slots__ = ("_aead", "_algorithm", "prefix")
+
+    def __init__(self, cipher: str, key_id: str, key: bytes) -> None:
+        self.prefix = f"{cipher}${key_id}$"
+        self._aead = AESGCM(key) if cipher == "AES-GCM" else None
+        self._algorithm = algorithms.SM4(key) if cipher == "SM4-GCM" else None
+
+    def seal(self, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+        if self._aead is not None:
+            return self._aead.encrypt(nonce, plaintext, aad)
+        assert self._algorithm is not None
+        encryptor = Cipher(self._algorithm, modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(aad)
+        return encryptor.update(plaintext) + encryptor.finalize() + encryptor.tag
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        return self.prefix + b64encode(nonce + self.seal(nonce, plaintext.encode(), context.encode())).decode()
+
+
+@lru_cache(maxsize=8)
+def _sealer(spec: str, active: str, cipher: str) -> _Sealer:
+    ring = _key_ring(spec, active, cipher)
+    return _Sealer(ring.cipher, ring.active_key_id, ring.keys[ring.active_key_id])
+
+
+def _active_sealer() -> _Sealer:
+    # Keyed on the settings strings, so override_settings (tests) and key rotation
+    # (a restart with new settings) pick up the new key without any invalidation hook.
+    return _sealer(
+        settings.FIELD_ENCRYPTION_KEYS, settings.FIELD_ENCRYPTION_ACTIVE_KEY, settings.FIELD_ENCRYPTION_CIPHER
+    )
+
+
+@lru_cache(maxsize=16)
+def _opener(cipher: str, key: bytes) -> AESGCM | algorithms.SM4:
+    return AESGCM(key) if cipher == "AES-GCM" else algorithms.SM4(key)
 
 
 def _open(cipher: str, key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
-    if cipher == "AES-GCM":
-        return AESGCM(key).decrypt(nonce, sealed, aad)
+    opener = _opener(cipher, key)
+    if isinstance(opener, AESGCM):
+        return opener.decrypt(nonce, sealed, aad)
     body, tag = sealed[:-TAG_BYTES], sealed[-TAG_BYTES:]
-    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+    decryptor = Cipher(opener, modes.GCM(nonce, tag)).decryptor()
     decryptor.authenticate_additional_data(aad)
     return decryptor.update(body) + decryptor.finalize()
 
@@ -96,11 +134,13 @@ def _open(cipher: str, key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> b
 def encrypt(plaintext: str, *, context: str) -> str:
     """Encrypt with the active key. ``context`` (e.g. "people.person.id_number") is bound
     as associated data, so a ciphertext copied into another column fails to decrypt."""
-    ring = key_ring()
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = _seal(ring.cipher, ring.keys[ring.active_key_id], nonce, plaintext.encode(), context.encode())
-    payload = base64.b64encode(nonce + sealed).decode()
-    return f"{ring.cipher}${ring.active_key_id}${payload}"
+    return _active_sealer().encrypt(plaintext, context=context)
+
+
+def encrypter() -> Callable[..., str]:
+    """``encrypt`` bound to the key configured now, for bulk work (imports): the settings
+    are read once instead of once per value. Same output format as ``encrypt``."""
+    return _active_sealer().encrypt
 
 
 def parse_token(token: str) -> tuple[str, str, bytes]:
@@ -134,12 +174,31 @@ def _blind_key(encoded: str) -> bytes:
     return base64.b64decode(encoded)
 
 
+@lru_cache(maxsize=4)
+def _blind_mac(encoded: str) -> crypto_hmac.HMAC:
+    # A keyed HMAC-SM3 object that is never finalised: each digest works on a .copy(),
+    # so the key schedule is computed once per key (the cache is keyed on the setting).
+    return crypto_hmac.HMAC(_blind_key(encoded), hashes.SM3())
+
+
 def blind_index(value: str, *, context: str) -> str:
     """Keyed HMAC-SM3 of a normalised value: equal inputs give equal digests, and without
     the key the digest reveals nothing. ``context`` separates columns."""
-    mac = crypto_hmac.HMAC(_blind_key(settings.BLIND_INDEX_KEY), hashes.SM3())
+    mac = _blind_mac(settings.BLIND_INDEX_KEY).copy()
     mac.update(context.encode() + b"\x00" + value.strip().upper().encode())
     return mac.finalize().hex()
+
+
+def blind_indexer() -> Callable[..., str]:
+    """``blind_index`` bound to the key configured now, for bulk work."""
+    base = _blind_mac(settings.BLIND_INDEX_KEY)
+
+    def index(value: str, *, context: str) -> str:
+        mac = base.copy()
+        mac.update(context.encode() + b"\x00" + value.strip().upper().encode())
+        return mac.finalize().hex()
+
+    return index
 
 
 def constant_time_equals(a: str, b: str) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,6 @@ from civicgrid.accounts.scope import code_range_q, user_scope_code
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common import crypto, idcard, masking
-from civicgrid.common.protected import digest
 from civicgrid.people.enums import (
     DisabilityCategory,
     DisabilityLevel,
@@ -55,7 +54,7 @@ from civicgrid.territory.enums import AreaLevel
 from civicgrid.territory.models import Area, Building, Compound, Household
 
 MAX_REPORTED_ERRORS = 1000
-WRITE_BATCH = 2000
+WRITE_BATCH = 5000
 
 # (header, key, required, help)
 COLUMNS: list[tuple[str, str, bool, str]] = [
@@ -105,6 +104,15 @@ DISABILITY_LEVELS = {str(c.label): int(c.value) for c in DisabilityLevel} | {
     str(int(c.value)): int(c.value) for c in DisabilityLevel
 }
 TAG_SPLIT = re.compile(r"[、,，;；]")
+PHONE_STRIP = re.compile(r"[\s\-()]")
+
+_ID_CONTEXT = context_for("id_number")
+_PHONE_CONTEXT = context_for("phone")
+_REGISTERED_CONTEXT = context_for("registered_address")
+_CURRENT_CONTEXT = context_for("current_address")
+# The blind-index context of the ID number as common.protected.digest builds it.
+_ID_DIGEST_CONTEXT = f"{_ID_CONTEXT}:id_number"
+_PHONE_DIGEST_CONTEXT = f"{_PHONE_CONTEXT}:phone"
 
 
 @dataclass(frozen=True)
@@ -239,7 +247,20 @@ def _tags_text(tags: Iterable[PersonTag | TagSpec]) -> str:
     return "、".join(parts)
 
 
-def _row_digest(row: PersonRow, home: tuple[int, str, str] | None) -> str:
+@dataclass(frozen=True, slots=True)
+class _Crypto:
+    """``crypto.encrypt`` / ``crypto.blind_index`` bound once per import to the keys
+    configured at its start (no settings lookup per value)."""
+
+    encrypt: Callable[..., str]
+    blind_index: Callable[..., str]
+
+    @classmethod
+    def bind(cls) -> _Crypto:
+        return cls(encrypt=crypto.encrypter(), blind_index=crypto.blind_indexer())
+
+
+def _row_digest(row: PersonRow, home: tuple[int, str, str] | None, tools: _Crypto) -> str:
     tags = "|".join(
         sorted(f"{t.kind}:{t.disability_category}:{t.disability_level}" for t in row.tags if isinstance(t, TagSpec))
     )
@@ -260,7 +281,7 @@ def _row_digest(row: PersonRow, home: tuple[int, str, str] | None) -> str:
         row.relation_to_head,
         tags,
     ]
-    return crypto.blind_index("\x1f".join(parts), context="people.person.row")
+    return tools.blind_index("\x1f".join(parts), context="people.person.row")
 
 
 class _Validator:
@@ -270,6 +291,8 @@ class _Validator:
         self.errors: list[RowError] = []
         self.error_count = 0
         self.seen: dict[str, int] = {}
+        self.tools = _Crypto.bind()
+        self.tag_cache: dict[str, list[TagSpec]] = {}  # a file repeats a few tag texts
         self.today = dt.date.today()
 
     def error(self, row: int, key: str, message: str) -> None:
@@ -325,7 +348,7 @@ class _Validator:
         if birth is not None and birth > self.today:
             err(rownum, "birth_date", _("出生日期不能晚于今天。"))
 
-        phone = re.sub(r"[\s\-()]", "", _text(values.get("phone"))).removeprefix("+86")
+        phone = PHONE_STRIP.sub("", _text(values.get("phone"))).removeprefix("+86")
         if phone and not PHONE_RE.match(phone):
             err(rownum, "phone", _("电话号码格式不正确: 手机号为11位(1开头), 固话需带区号。"))
 
@@ -403,14 +426,20 @@ class _Validator:
                     household_key = home
 
         tags: list[TagSpec] = []
-        try:
-            tags = _parse_tags(_text(values.get("tags")))
-        except ValueError as exc:
-            err(rownum, "tags", str(exc))
+        tags_text = _text(values.get("tags"))
+        if tags_text:
+            cached = self.tag_cache.get(tags_text)
+            if cached is None:
+                try:
+                    cached = self.tag_cache[tags_text] = _parse_tags(tags_text)
+                except ValueError as exc:
+                    err(rownum, "tags", str(exc))
+            tags = cached or []
 
         id_digest = ""
         if number:
-            id_digest = digest("id_number", number, context=context_for("id_number"))
+            # = protected.digest("id_number", number, ...): ``number`` is already normalised.
+            id_digest = self.tools.blind_index(number, context=_ID_DIGEST_CONTEXT)
             first = self.seen.get(id_digest)
             if first is not None:
                 err(rownum, "id_number", _("与第 %(row)d 行的身份证号重复。") % {"row": first})
@@ -436,7 +465,7 @@ class _Validator:
             relation_to_head=relation,
             tags=tags,
         )
-        return _Clean(row, id_digest, _row_digest(row, home), household_key, rownum)
+        return _Clean(row, id_digest, _row_digest(row, home, self.tools), household_key, rownum)
 
 
 def _open_sheet(file: str | Path | IO[bytes]) -> Any:
@@ -515,7 +544,7 @@ def people_import_excel(
     if validator.error_count:
         return ImportResult(ok=False, total_rows=total, error_count=validator.error_count, errors=validator.errors)
 
-    result = _write(cleaned, existing, batch_size=batch_size, report=report)
+    result = _write(cleaned, existing, batch_size=batch_size, report=report, tools=validator.tools)
     result.total_rows = total
     audit_record(
         action=AuditAction.IMPORT,
@@ -534,36 +563,55 @@ def people_import_excel(
     return result
 
 
-def _build_person(item: _Clean) -> Person:
+def _person_values(item: _Clean, tools: _Crypto) -> dict[str, Any]:
+    """The stored columns (attnames) of one cleaned row: protected fields encrypted,
+    masked and digested exactly as ``protected.protect`` would, without building a model
+    instance (Model.__init__ costs more than the encryption)."""
     row = item.row
-    assert row.birth_date is not None
-    person = Person(
-        name=row.name,
-        gender=row.gender,
-        birth_date=row.birth_date,
-        ethnicity=row.ethnicity,
-        political_status=row.political_status,
-        residence_type=row.residence_type,
-        relation_to_head=row.relation_to_head,
-        grid=row.grid,
-        building=row.building,
-        household=row.household,
-        area_code=row.grid.code,
-        is_active=True,
-        row_digest=item.row_digest,
-        id_number_digest=item.id_digest,
-        id_number_cipher=crypto.encrypt(row.id_number, context=context_for("id_number")),
-        id_number_masked=masking.mask_id_number(row.id_number),
-    )
-    if row.phone:
-        person.phone_cipher = crypto.encrypt(row.phone, context=context_for("phone"))
-        person.phone_masked = masking.mask_phone(row.phone)
-        person.phone_digest = digest("phone", row.phone, context=context_for("phone"))
-    for name in ("registered_address", "current_address"):
-        value = getattr(row, name)
-        if value:
-            setattr(person, f"{name}_cipher", crypto.encrypt(value, context=context_for(name)))
-            setattr(person, f"{name}_masked", masking.mask_address(value))
+    encrypt = tools.encrypt
+    number = row.id_number
+    values: dict[str, Any] = {
+        "name": row.name,
+        "gender": row.gender,
+        "birth_date": row.birth_date,
+        "ethnicity": row.ethnicity,
+        "political_status": row.political_status,
+        "residence_type": row.residence_type,
+        "relation_to_head": row.relation_to_head,
+        "grid_id": row.grid.pk,
+        "building_id": row.building.pk if row.building is not None else None,
+        "household_id": row.household.pk if row.household is not None else None,
+        "area_code": row.grid.code,
+        "is_active": True,
+        "row_digest": item.row_digest,
+        "id_number_digest": item.id_digest,
+        "id_number_cipher": encrypt(number, context=_ID_CONTEXT),
+        "id_number_masked": masking.mask_id_number(number),
+        "phone_cipher": "",
+        "phone_masked": "",
+        "phone_digest": "",
+        "registered_address_cipher": "",
+        "registered_address_masked": "",
+        "current_address_cipher": "",
+        "current_address_masked": "",
+    }
+    phone = row.phone
+    if phone:
+        values["phone_cipher"] = encrypt(phone, context=_PHONE_CONTEXT)
+        values["phone_masked"] = masking.mask_phone(phone)
+        values["phone_digest"] = tools.blind_index(phone, context=_PHONE_DIGEST_CONTEXT)
+    if row.registered_address:
+        values["registered_address_cipher"] = encrypt(row.registered_address, context=_REGISTERED_CONTEXT)
+        values["registered_address_masked"] = masking.mask_address(row.registered_address)
+    if row.current_address:
+        values["current_address_cipher"] = encrypt(row.current_address, context=_CURRENT_CONTEXT)
+        values["current_address_masked"] = masking.mask_address(row.current_address)
+    return values
+
+
+def _build_person(item: _Clean, tools: _Crypto) -> Person:
+    """An unsaved Person (for bulk_update of changed residents)."""
+    person = Person(**_person_values(item, tools))
     if item.existing_pk is not None:
         person.pk = item.existing_pk
     return person
@@ -596,54 +644,63 @@ UPDATE_FIELDS = [
 ]
 
 
-def _raw_insert(model: type[Any], objs: list[Any], now: dt.datetime) -> None:
+def _raw_insert(model: type[Any], objs: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
     """INSERT through one executemany: bulk_create spends most of its time compiling SQL
-    for every row and column. Values are adapted the way the ORM would (dates and
-    timestamps through the backend's ops; auto_now/auto_now_add columns get ``now``)."""
+    for every row and column. ``objs`` are column values by attname; a missing column gets
+    the field's default. Values are adapted the way the ORM would (dates through the
+    backend's ops; auto_now/auto_now_add columns get ``now``)."""
     ops = connection.ops
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
     stamp = ops.adapt_datetimefield_value(now)
-    plan: list[tuple[str, int]] = []  # (attname, 0 plain / 1 date / 2 timestamp)
+    plan: list[tuple[str, int, Any]] = []  # (attname, 0 plain / 1 date / 2 timestamp, default)
     for f in fields:
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            plan.append((f.attname, 2))
+            plan.append((f.attname, 2, stamp))
         elif f.get_internal_type() == "DateField":
-            plan.append((f.attname, 1))
+            plan.append((f.attname, 1, None))
         else:
-            plan.append((f.attname, 0))
-    rows = []
-    for obj in objs:
-        values: list[Any] = []
-        for name, kind in plan:
-            if kind == 2:
-                values.append(stamp)
-            elif kind == 1:
-                values.append(ops.adapt_datefield_value(getattr(obj, name)))
-            else:
-                values.append(getattr(obj, name))
-        rows.append(values)
+            plan.append((f.attname, 0, f.get_default()))
+    adapt_date = ops.adapt_datefield_value
+    rows = [
+        [
+            stamp if kind == 2 else adapt_date(obj.get(name)) if kind == 1 else obj.get(name, default)
+            for name, kind, default in plan
+        ]
+        for obj in objs
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
-def _insert_people(people: list[Person], now: dt.datetime) -> None:
-    """Raw insert, then read the new ids back by digest (same SQL on SQLite and PostgreSQL)."""
-    _raw_insert(Person, people, now)
-    ids = dict(
-        Person.objects.filter(id_number_digest__in=[p.id_number_digest for p in people]).values_list(
-            "id_number_digest", "pk"
-        )
-    )
-    for person in people:
-        person.pk = ids[person.id_number_digest]
-        person._state.adding = False
+def _ids_by_digest(digests: list[str]) -> dict[str, int]:
+    """Ids of inserted residents by ID digest (raw SQL, same on SQLite and PostgreSQL):
+    only the rows that carry tags need them."""
+    ids: dict[str, int] = {}
+    if not digests:
+        return ids
+    table = connection.ops.quote_name(Person._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(digests), 900):
+            chunk = digests[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT id_number_digest, id FROM {table} WHERE id_number_digest IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            ids.update(cursor.fetchall())
+    return ids
 
 
 def _write(
-    cleaned: list[_Clean], existing: dict[str, tuple[int, str, str]], *, batch_size: int, report: ProgressCallback
+    cleaned: list[_Clean],
+    existing: dict[str, tuple[int, str, str]],
+    *,
+    batch_size: int,
+    report: ProgressCallback,
+    tools: _Crypto,
 ) -> ImportResult:
     result = ImportResult(ok=True)
     total = len(cleaned)
@@ -669,44 +726,45 @@ def _write(
         done = 0
         for start in range(0, total, batch_size):
             batch = cleaned[start : start + batch_size]
-            creates: list[Person] = []
+            creates: list[dict[str, Any]] = []
             updates: list[Person] = []
-            tag_rows: list[tuple[Person, PersonRow]] = []
+            tagged: list[_Clean] = []
             for item in batch:
                 if item.household_key is not None and item.household_key in new_households:
                     item.row.household = new_households[item.household_key]
                 if item.existing_pk is not None and existing[item.id_digest][2] == item.row_digest:
                     result.unchanged += 1
                     continue
-                person = _build_person(item)
                 if item.existing_pk is None:
-                    creates.append(person)
+                    creates.append(_person_values(item, tools))
                 else:
+                    person = _build_person(item, tools)
                     person.updated_at = now
                     updates.append(person)
-                tag_rows.append((person, item.row))
+                if item.row.tags:
+                    tagged.append(item)
             if creates:
-                _insert_people(creates, now)
+                _raw_insert(Person, creates, now)
                 result.created += len(creates)
             if updates:
                 Person.objects.bulk_update(updates, UPDATE_FIELDS, batch_size=500)
                 PersonTag.objects.filter(person_id__in=[p.pk for p in updates]).delete()
                 result.updated += len(updates)
-            tags = [
-                PersonTag(
-                    person=person,
-                    kind=spec.kind,
-                    disability_category=spec.disability_category,
-                    disability_level=spec.disability_level,
-                )
-                for person, row in tag_rows
-                for spec in row.tags
-                if isinstance(spec, TagSpec)
-            ]
-            if tags:
-                for tag in tags:
-                    tag.person_id = tag.person.pk
-                _raw_insert(PersonTag, tags, now)
+            if tagged:
+                ids = _ids_by_digest([item.id_digest for item in tagged])
+                tags = [
+                    {
+                        "person_id": ids[item.id_digest],
+                        "kind": spec.kind,
+                        "disability_category": spec.disability_category,
+                        "disability_level": spec.disability_level,
+                    }
+                    for item in tagged
+                    for spec in item.row.tags
+                    if isinstance(spec, TagSpec)
+                ]
+                if tags:
+                    _raw_insert(PersonTag, tags, now)
             done += len(batch)
             report("write", done, total)
     return result

@@ -85,6 +85,33 @@ def filter_people(qs: QuerySet[Person], filters: PersonFilters) -> QuerySet[Pers
     return qs.order_by("area_code", "name", "id")
 
 
+def person_find_by_id_number(user: Any, number: str, *, include_inactive: bool = False) -> Person | None:
+    """The resident with this ID number, if the user may see them; else None (outside the
+    scope looks the same as absent). ONE query: the blind-index digest (HMAC-SM3 of the
+    normalised number, computed here) on its unique index, the scope range on area_code,
+    and the grid, building, compound and household the detail page shows, joined in
+    (their boundaries deferred). Tags are not fetched (``person.tags.all()`` if needed)."""
+    key = digest("id_number", number or "", context=context_for("id_number"))
+    if not key:
+        return None
+    try:
+        return person_lookup_queryset(user, include_inactive=include_inactive).get(id_number_digest=key)
+    except Person.DoesNotExist:
+        return None
+
+
+def person_lookup_queryset(user: Any, *, include_inactive: bool = False) -> QuerySet[Person]:
+    """Residents in scope with what a detail view shows joined in (one query per lookup,
+    no tags prefetch): the base of exact lookups such as ``person_find_by_id_number``."""
+    qs = scope_queryset(
+        user,
+        Person.objects.select_related("grid", "building", "building__compound", "household").defer(
+            "grid__geometry", "building__geometry", "building__compound__geometry"
+        ),
+    )
+    return qs if include_inactive else qs.filter(is_active=True)
+
+
 def person_get(user: Any, pk: Any) -> Person:
     """One resident in scope, or NotFound (outside scope looks the same as absent)."""
     try:

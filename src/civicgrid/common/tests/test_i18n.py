@@ -30,10 +30,9 @@ MO_FILE = LOCALE_DIR / "en" / "LC_MESSAGES" / "django.mo"
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # Python %-placeholders (named or positional, with flags/width/precision) and str.format fields.
 PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc%]|\{[A-Za-z_][A-Za-z0-9_]*\}")
-# msgstrs that may legitimately contain Chinese: the language's own name, shown in its script
-# in the language selector; and import-file rules that quote the Chinese values a file must hold.
+# msgstrs that may legitimately contain Chinese: import-file rules that quote the Chinese values
+# a file must hold.
 CHINESE_ALLOWED = {
-    "简体中文",
     "残疾人标签须写作 残疾人:类别:等级, 如 残疾人:肢体残疾:二级。",
     "性别应为 男 或 女。",
 }
@@ -259,6 +258,18 @@ def test_default_is_simplified_chinese(client: Client, worker: Any) -> None:
 def test_login_page_in_english_by_accept_language(client: Client) -> None:
     html = _text(client.get("/login/", headers={"accept-language": "en"}))
     _assert_english(html, ["Log in", "Username", "Password", "Smart Yuquan"], ["用户名", "密码", "智慧玉泉"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_language_selector_names_each_language_in_itself(client: Client, language: str) -> None:
+    # A reader who cannot read the current language must still find their own in the list.
+    html = _text(client.get("/login/", headers={"accept-language": language}))
+    assert '<option value="zh-hans" lang="zh-hans"' in html
+    assert re.search(r'<option value="zh-hans"[^>]*>简体中文</option>', html)
+    assert re.search(r'<option value="en"[^>]*>English</option>', html)
+    assert re.search(rf'<option value="{language}"[^>]*selected', html)
+    assert "英语" not in html
 
 
 @pytest.mark.django_db

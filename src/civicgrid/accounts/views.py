@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy
 
 from civicgrid.accounts.enums import Role
 from civicgrid.accounts.permissions import Capability, capabilities, is_read_only
+from civicgrid.people.enums import PersonTagKind
+from civicgrid.people.selectors import tag_counts
+from civicgrid.territory.selectors import scope_overview
 
 
 class LoginView(auth_views.LoginView):
@@ -84,11 +87,31 @@ def home_links(user: Any) -> list[Link]:
     return links
 
 
+# The groups later modules serve (five-colour services), shown first on the home page.
+HOME_GROUPS = (
+    PersonTagKind.ELDERLY,
+    PersonTagKind.EMPTY_NEST,
+    PersonTagKind.DISABLED,
+    PersonTagKind.MINOR,
+    PersonTagKind.UNEMPLOYED,
+    PersonTagKind.PARTY_MEMBER,
+    PersonTagKind.LOW_INCOME,
+)
+
+
+def home_groups(user: Any) -> list[tuple[str, str, int]]:
+    counts = tag_counts(user)
+    return [(str(kind.value), str(kind.label), counts.get(str(kind.value), 0)) for kind in HOME_GROUPS]
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     area = getattr(user, "area", None)
+    caps = capabilities(user)
     context = {
+        "overview": scope_overview(user) if Capability.VIEW_TERRITORY in caps else None,
+        "groups": home_groups(user) if Capability.VIEW_PEOPLE in caps else [],
         "links": home_links(user),
         "chain": territory_chain(area) if area is not None else [],
         "read_only": is_read_only(user),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.scope import code_range_q, scope_queryset
@@ -139,3 +139,14 @@ def area_chain(grid: Area) -> list[Area]:
     codes = [grid.code[:n] for n in (6, 9, 12) if len(grid.code) > n]
     parents = {a.code: a for a in Area.objects.filter(code__in=codes)}
     return [parents[c] for c in codes if c in parents] + [grid]
+
+
+def tag_counts(user: Any) -> dict[str, int]:
+    """Active residents per group (elderly, disabled, ...) in the user's scope, one query."""
+    rows = (
+        scope_queryset(user, PersonTag.objects.filter(person__is_active=True), "person__area_code")
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    return {str(kind): int(n) for kind, n in rows}

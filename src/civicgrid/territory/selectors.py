@@ -345,3 +345,25 @@ def locate_many_for_user(
     scope = user_scope_code(user)
     batch = locate_module.locate_many(lons, lats)
     return [_in_scope(scope, r) for r in batch.results()]
+
+
+@dataclass
+class ScopeOverview:
+    """What the user's territory holds, for their home page: nodes by level and the
+    population and households of their root node(s)."""
+
+    roots: list[Area]
+    counts_by_level: dict[str, int]
+    population: int
+    households: int
+
+
+def scope_overview(user: Any) -> ScopeOverview:
+    roots = user_roots(user)
+    counts = dict(visible_areas(user).values_list("level").annotate(n=Count("id")).values_list("level", "n"))
+    return ScopeOverview(
+        roots=roots,
+        counts_by_level={str(level): int(counts.get(str(level), 0)) for level in LEVEL_ORDER},
+        population=sum(r.population for r in roots),
+        households=sum(r.households for r in roots),
+    )

@@ -49,3 +49,26 @@ def test_unbound_account_is_told(client, user_factory, db):
 def test_home_requires_login(client, db):
     response = client.get("/")
     assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_home_shows_the_scope_overview_and_groups_of_its_own_community_only(
+    client, district, user_factory, django_assert_max_num_queries
+):
+    from civicgrid.people.models import Person, PersonTag
+
+    mine, other = district.communities[0], district.communities[1]
+    mine.population, mine.households = 321, 120
+    mine.save(update_fields=["population", "households"])
+    for i, community in enumerate((mine, mine, other)):
+        grid = next(g for g in district.grids if g.parent_id == community.pk)
+        person = Person.objects.create(
+            name=f"居民{i}", gender="female", birth_date="1950-01-01", id_number_cipher="x",
+            id_number_masked="x", id_number_digest=f"d{i}", grid=grid, area_code=grid.code,
+        )
+        PersonTag.objects.create(person=person, kind="elderly")
+    client.force_login(user_factory(Role.COMMUNITY_WORKER, mine, username="home-kpi"))
+    with django_assert_max_num_queries(12):
+        html = client.get("/").content.decode()
+    assert '<b id="kpi-population">321</b>' in html
+    assert '<b id="kpi-grids">2</b>' in html
+    assert 'data-tag="elderly"><b>2</b>' in html  # the other community's elderly resident is not counted

@@ -26,6 +26,13 @@ class Capability(models.TextChoices):
     VIEW_AUDIT = "audit.view"
     EXPORT_AUDIT = "audit.export"
     USE_ADMIN = "admin.use"
+    # cases (issue 3): see civicgrid/cases/workflow.py for which action needs which.
+    CASES_VIEW = "cases.view"
+    CASES_INTAKE = "cases.intake"
+    CASES_DISPATCH = "cases.dispatch"
+    CASES_HANDLE = "cases.handle"
+    CASES_VERIFY = "cases.verify"
+    CASES_ADMIN = "cases.admin"
 
 
 _READ = {Capability.VIEW_TERRITORY, Capability.VIEW_PEOPLE}
@@ -54,6 +61,38 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.SECURITY_ADMIN: frozenset({Capability.MANAGE_SECURITY, Capability.MANAGE_ACCOUNTS, Capability.USE_ADMIN}),
     Role.AUDIT_ADMIN: frozenset({Capability.VIEW_AUDIT, Capability.EXPORT_AUDIT}),
+}
+
+# cases (issue 3): the command centre takes calls, dispatches, verifies and handles what is
+# escalated to the district; streets dispatch and handle street-tier cases; communities take
+# walk-ins, verify and handle community-tier cases; grid, road and area chiefs report what
+# they find on patrol and handle; departments handle; leaders and party secretaries read.
+_CASES_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.COMMAND_OPERATOR: frozenset(
+        {
+            Capability.CASES_VIEW,
+            Capability.CASES_INTAKE,
+            Capability.CASES_DISPATCH,
+            Capability.CASES_VERIFY,
+            Capability.CASES_HANDLE,
+        }
+    ),
+    Role.STREET_ADMIN: frozenset(
+        {Capability.CASES_VIEW, Capability.CASES_DISPATCH, Capability.CASES_VERIFY, Capability.CASES_HANDLE}
+    ),
+    Role.COMMUNITY_WORKER: frozenset(
+        {Capability.CASES_VIEW, Capability.CASES_INTAKE, Capability.CASES_VERIFY, Capability.CASES_HANDLE}
+    ),
+    Role.GRID_CHIEF: frozenset({Capability.CASES_VIEW, Capability.CASES_INTAKE, Capability.CASES_HANDLE}),
+    Role.ROAD_CHIEF: frozenset({Capability.CASES_VIEW, Capability.CASES_INTAKE}),
+    Role.AREA_CHIEF: frozenset({Capability.CASES_VIEW, Capability.CASES_INTAKE}),
+    Role.DEPARTMENT_HANDLER: frozenset({Capability.CASES_VIEW, Capability.CASES_HANDLE}),
+    Role.PARTY_SECRETARY: frozenset({Capability.CASES_VIEW}),
+    Role.LEADER: frozenset({Capability.CASES_VIEW}),
+    Role.SYSTEM_ADMIN: frozenset({Capability.CASES_ADMIN}),
+}
+ROLE_CAPABILITIES = {
+    role: caps | _CASES_ROLE_CAPABILITIES.get(role, frozenset()) for role, caps in ROLE_CAPABILITIES.items()
 }
 
 READ_ONLY_ROLES = frozenset({Role.LEADER, Role.AUDIT_ADMIN})

@@ -61,6 +61,7 @@ def register_routers() -> None:
     """Apps add their routers here, in one place."""
     from civicgrid.accounts.api import router as accounts_router
     from civicgrid.audit.api import router as audit_router
+    from civicgrid.cases.api import router as cases_router
     from civicgrid.people.api import router as people_router
     from civicgrid.territory.api import router as territory_router
 
@@ -68,6 +69,7 @@ def register_routers() -> None:
     api.add_router("/territory", territory_router)
     api.add_router("/people", people_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/cases", cases_router)
 
 
 register_routers()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "civicgrid.audit",
     "civicgrid.territory",
     "civicgrid.people",
+    "civicgrid.cases",
     "civicgrid.demo",
 ]
 
@@ -213,6 +214,29 @@ NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
 TERRITORY_LOCATE_CHECK_SECONDS = float(os.environ.get("CIVICGRID_LOCATE_CHECK_SECONDS", "5"))
 # GeoJSON import: overlaps, gaps and children outside their parent above this (m²) are errors.
 TERRITORY_TOPOLOGY_TOLERANCE_M2 = float(os.environ.get("CIVICGRID_TOPOLOGY_TOLERANCE_M2", "1.0"))
+
+# --- Cases (cases app; see docs/cases.md) ----------------------------------------------
+# Channels whose cases are registered and routed at intake (others wait in "received").
+CASES_AUTO_REGISTER_CHANNELS = [
+    c for c in os.environ.get("CIVICGRID_CASES_AUTO_REGISTER", "hotline,patrol,camera,walk_in,api").split(",") if c
+]
+# Warn when this fraction of a deadline's span is left; escalate one tier when a deadline has
+# passed by after_hours (at most once per deadline); never more than CASES_MAX_ESCALATIONS.
+CASES_WARN_BEFORE_FRACTION = float(os.environ.get("CIVICGRID_CASES_WARN_FRACTION", "0.2"))
+CASES_ESCALATION_POLICY: dict[str, dict[str, float]] = {
+    "acknowledge": {"after_hours": float(os.environ.get("CIVICGRID_CASES_ESCALATE_ACK_HOURS", "2"))},
+    "handle": {"after_hours": float(os.environ.get("CIVICGRID_CASES_ESCALATE_HANDLE_HOURS", "4"))},
+}
+CASES_MAX_ESCALATIONS = env_int("CIVICGRID_CASES_MAX_ESCALATIONS", 3)
+CASES_MAX_EXTENSIONS = 2
+CASES_MAX_EXTENSION_HOURS = 168
+CASES_SWEEP_INTERVAL_SECONDS = env_int("CIVICGRID_CASES_SWEEP_SECONDS", 60)
+CASES_DUPLICATE_RADIUS_M = 300
+CASES_DUPLICATE_MIN_SIMILARITY = 0.35
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULE = {
+        "cases.deadline_sweep": {"task": "cases.deadline_sweep", "schedule": float(CASES_SWEEP_INTERVAL_SECONDS)},
+    }
 
 LOGGING = {
     "version": 1,

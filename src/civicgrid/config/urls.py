@@ -14,6 +14,7 @@ urlpatterns = [
     path("territory/", include("civicgrid.territory.urls")),
     path("people/", include("civicgrid.people.urls")),
     path("audit/", include("civicgrid.audit.urls")),
+    path("cases/", include("civicgrid.cases.urls")),
     path("media/<path:path>", static_serve, {"document_root": settings.MEDIA_ROOT}),
 ]
 

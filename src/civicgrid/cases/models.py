@@ -1,0 +1,369 @@
+"""The case engine's tables: categories, cases, their timeline and the routing table.
+
+``Case.status`` is changed ONLY by ``civicgrid.cases.services.case_transition`` (through the
+table in ``civicgrid.cases.workflow``); every change bumps ``Case.version`` (optimistic
+locking) and writes one ``CaseEvent`` and one audit record."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.accounts.enums import DepartmentKind
+from civicgrid.cases.enums import (
+    CaseAction,
+    CaseStatus,
+    Channel,
+    NotAcceptedReason,
+    Outcome,
+    Priority,
+    TargetKind,
+    Tier,
+)
+from civicgrid.common.models import TimeStampedModel
+
+# Hours from receipt to each deadline, by priority (签收 / 处置 / 结案).
+DEFAULT_DEADLINE_HOURS: dict[str, dict[str, int]] = {
+    Priority.URGENT: {"acknowledge": 1, "handle": 4, "close": 24},
+    Priority.HIGH: {"acknowledge": 2, "handle": 24, "close": 48},
+    Priority.NORMAL: {"acknowledge": 4, "handle": 72, "close": 120},
+    Priority.LOW: {"acknowledge": 24, "handle": 168, "close": 240},
+}
+
+# Crockford base32 without I, L, O, U: easy to read out on the phone.
+TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TRACKING_LENGTH = 10  # 50 bits: unguessable for a public tracking page
+
+
+def default_deadline_hours() -> dict[str, dict[str, int]]:
+    return {k: dict(v) for k, v in DEFAULT_DEADLINE_HOURS.items()}
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+class Category(TimeStampedModel):
+    """A two-level case category (大类 > 小类) with its default handling and deadlines."""
+
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级类别"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    code = models.CharField(_("编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    description = models.CharField(_("说明"), max_length=300, blank=True)
+    handling = models.CharField(
+        _("默认处置单位"), max_length=20, choices=TargetKind.choices, default=TargetKind.GRID_CHIEF
+    )
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("指定部门"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="case_categories",
+    )
+    department_kind = models.CharField(_("部门类型"), max_length=32, choices=DepartmentKind.choices, blank=True)
+    priority = models.CharField(_("默认优先级"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    deadline_hours = models.JSONField(
+        _("时限(小时)"),
+        default=default_deadline_hours,
+        help_text=_('按优先级的签收、处置、结案时限, 例如 {"normal": {"acknowledge": 4, "handle": 72, "close": 120}}'),
+    )
+    is_public = models.BooleanField(_("对公众开放"), default=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("案件类别")
+        verbose_name_plural = _("案件类别")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.parent.name} / {self.name}" if self.parent_id and self.parent else self.name
+
+    def clean(self) -> None:
+        if self.parent_id and self.parent and self.parent.parent_id:
+            raise ValidationError({"parent": _("类别最多两级")})
+        if self.handling == TargetKind.DEPARTMENT and not self.department_id:
+            raise ValidationError({"department": _("默认处置单位为指定部门时必须选择部门")})
+        if self.handling == TargetKind.DEPARTMENT_KIND and not self.department_kind:
+            raise ValidationError({"department_kind": _("请选择部门类型")})
+        hours = self.deadline_hours
+        if not isinstance(hours, dict):
+            raise ValidationError({"deadline_hours": _("时限必须是按优先级的字典")})
+        for prio, spec in hours.items():
+            if prio not in Priority.values or not isinstance(spec, dict):
+                raise ValidationError({"deadline_hours": _("未知的优先级: %(p)s") % {"p": prio}})
+            for kind, value in spec.items():
+                if kind not in ("acknowledge", "handle", "close") or not isinstance(value, int | float) or value <= 0:
+                    raise ValidationError({"deadline_hours": _("时限必须为正数小时: %(k)s") % {"k": kind}})
+
+    def hours_for(self, priority: str) -> dict[str, float]:
+        """Deadline hours for ``priority``: the category's own, then the defaults."""
+        spec = dict(DEFAULT_DEADLINE_HOURS.get(priority, DEFAULT_DEADLINE_HOURS[Priority.NORMAL]))
+        own = (self.deadline_hours or {}).get(priority) or {}
+        spec.update({k: v for k, v in own.items() if k in spec})
+        return {k: float(v) for k, v in spec.items()}
+
+
+class Case(TimeStampedModel):
+    """One case (案件): a problem, request or hazard reported by any channel."""
+
+    tracking_code = models.CharField(_("查询码"), max_length=16, unique=True, default=new_tracking_code, editable=False)
+    title = models.CharField(_("标题"), max_length=100)
+    description = models.TextField(_("描述"), max_length=2000)
+    category = models.ForeignKey(Category, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="cases")
+    priority = models.CharField(_("优先级"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.RECEIVED, editable=False
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    # Where: coordinates (WGS 84), address, the grid and the scope code.
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    grid = models.ForeignKey(
+        "territory.Area", verbose_name=_("网格"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    # The grid's code, or the district's when the grid is unknown: the scope of the case.
+    area_code = models.CharField(_("辖区编码"), max_length=20)
+
+    # Who holds it now. In ASSIGNED_STATUSES exactly one owner applies: the handler if set,
+    # else the department, else the tier unit (a territory node whose staff may sign for it).
+    current_tier = models.CharField(_("当前层级"), max_length=10, choices=Tier.choices, default=Tier.GRID)
+    current_handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("当前处置人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handled_cases",
+    )
+    current_department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("当前处置部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    current_unit = models.ForeignKey(
+        "territory.Area",
+        verbose_name=_("当前处置单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="unit_cases",
+    )
+    in_manual_queue = models.BooleanField(_("待人工派遣"), default=False)
+
+    # The reporter. The phone is protected: cipher, masked copy, blind index (caller history).
+    reporter_name = models.CharField(_("反映人"), max_length=50, blank=True)
+    reporter_phone_cipher = models.TextField(_("反映人电话(密文)"), blank=True)
+    reporter_phone_masked = models.CharField(_("反映人电话"), max_length=20, blank=True)
+    reporter_phone_digest = models.CharField(max_length=64, blank=True)
+
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("合并至"), null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    outcome = models.CharField(_("结案结果"), max_length=20, choices=Outcome.choices, blank=True)
+    not_accepted_reason = models.CharField(
+        _("不予受理原因"), max_length=24, choices=NotAcceptedReason.choices, blank=True
+    )
+    satisfaction = models.PositiveSmallIntegerField(_("满意度(1-5)"), null=True, blank=True)
+    resolved = models.BooleanField(_("问题是否解决"), null=True, blank=True)
+
+    received_at = models.DateTimeField(_("受理时间"))
+    registered_at = models.DateTimeField(_("立案时间"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派遣时间"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结案时间"), null=True, blank=True)
+    evaluated_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    last_reopened_at = models.DateTimeField(_("最近重新处置时间"), null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("重新处置次数"), default=0)
+    rehandle_count = models.PositiveSmallIntegerField(_("发回重办次数"), default=0)
+    extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
+
+    acknowledge_due = models.DateTimeField(_("签收时限"), null=True, blank=True)
+    handle_due = models.DateTimeField(_("处置时限"), null=True, blank=True)
+    close_due = models.DateTimeField(_("结案时限"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("预警时间"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("超期时间"), null=True, blank=True)
+    escalation_count = models.PositiveSmallIntegerField(_("上报次数"), default=0)
+    # The sweep's per-deadline marks ({"handle:overdue": iso, ...}): what it already did, so
+    # running it twice changes nothing. Reset when the deadlines are recomputed.
+    deadline_marks = models.JSONField(default=dict, blank=True, editable=False)
+
+    is_hidden = models.BooleanField(_("对公众隐藏"), default=False)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_cases",
+    )
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "current_handler"], name="case_status_handler"),
+            models.Index(fields=["current_handler", "status", "-received_at"], name="case_handler_inbox"),
+            models.Index(fields=["area_code", "status"], name="case_area_status"),
+            models.Index(fields=["current_department", "status"], name="case_dept_status"),
+            models.Index(fields=["current_unit", "status"], name="case_unit_status"),
+            models.Index(fields=["status", "in_manual_queue"], name="case_manual_queue"),
+            models.Index(fields=["area_code", "received_at"], name="case_area_received"),
+            models.Index(fields=["status", "handle_due"], name="case_handle_due"),
+            models.Index(fields=["status", "acknowledge_due"], name="case_ack_due"),
+            models.Index(fields=["status", "close_due"], name="case_close_due"),
+            models.Index(fields=["reporter_phone_digest"], name="case_reporter_phone"),
+            models.Index(fields=["category", "status"], name="case_category_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__isnull=True) | models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="case_satisfaction_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_code} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        from civicgrid.cases.enums import OPEN_STATUSES
+
+        return self.status in OPEN_STATUSES
+
+
+class CaseEvent(models.Model):
+    """One line of a case's timeline: a transition (from -> to) or a note-like event."""
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("动作"), max_length=24, choices=CaseAction.choices)
+    from_status = models.CharField(_("原状态"), max_length=20, choices=CaseStatus.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20, choices=CaseStatus.choices, blank=True)
+    # True when this event is a workflow action (audited as a transition).
+    is_transition = models.BooleanField(default=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="case_events",
+    )
+    actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
+    note = models.TextField(_("说明"), max_length=2000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    area_code = models.CharField(max_length=20)
+    occurred_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("案件动态")
+        verbose_name_plural = _("案件动态")
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["case", "occurred_at", "id"], name="caseevent_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_status}->{self.to_status}"
+
+
+class RoutingRule(TimeStampedModel):
+    """One row of the routing table: cases of a category (or any) in a territory (area code
+    prefix, or anywhere) go to a target. Rules are tried by ``order``, then the most specific
+    area prefix first; the first that yields a target wins."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("类别"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+        help_text=_("空表示所有类别; 选大类时包含其小类"),
+    )
+    area_prefix = models.CharField(
+        _("辖区编码前缀"), max_length=20, blank=True, help_text=_("空表示全区; 例如某街道的9位编码")
+    )
+    target = models.CharField(_("派往"), max_length=20, choices=TargetKind.choices)
+    department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name=_("部门"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+    )
+    department_kind = models.CharField(_("部门类型"), max_length=32, choices=DepartmentKind.choices, blank=True)
+    tier = models.CharField(_("层级"), max_length=10, choices=Tier.choices, blank=True)
+    order = models.PositiveIntegerField(_("顺序"), default=100)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("派遣规则")
+        verbose_name_plural = _("派遣规则")
+        ordering = ["order", "-area_prefix", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+    # Scope for the admin: a rule for a street is that street's.
+    @property
+    def area_code(self) -> str:
+        return self.area_prefix
+
+    def clean(self) -> None:
+        if self.target == TargetKind.DEPARTMENT and not self.department_id:
+            raise ValidationError({"department": _("派往指定部门时必须选择部门")})
+        if self.target == TargetKind.DEPARTMENT_KIND and not self.department_kind:
+            raise ValidationError({"department_kind": _("请选择部门类型")})
+        if self.target == TargetKind.TIER and self.tier not in Tier.values:
+            raise ValidationError({"tier": _("请选择层级")})
+        if self.area_prefix and not self.area_prefix.isdigit():
+            raise ValidationError({"area_prefix": _("辖区编码前缀只能是数字")})
+
+
+class ResponseTemplate(TimeStampedModel):
+    """A canned reply (常用答复) for operators and handlers."""
+
+    title = models.CharField(_("标题"), max_length=100)
+    body = models.TextField(_("内容"), max_length=2000)
+    category = models.ForeignKey(
+        Category, verbose_name=_("类别"), null=True, blank=True, on_delete=models.CASCADE, related_name="templates"
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("常用答复")
+        verbose_name_plural = _("常用答复")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def case_owner(case: Case) -> tuple[str, Any] | None:
+    """The one current owner of an assigned case: ("handler", user_id), ("department", id)
+    or ("unit", area_id); None when it sits in a queue or is finished."""
+    if case.current_handler_id:
+        return ("handler", case.current_handler_id)
+    if case.current_department_id:
+        return ("department", case.current_department_id)
+    if case.current_unit_id:
+        return ("unit", case.current_unit_id)
+    return None

@@ -165,6 +165,7 @@ def _sweep_case(case: Case, kind: str, now: datetime, result: SweepResult) -> No
             expected_version=case.version,
             note=_("%(kind)s已超期, 自动上报") % {"kind": DeadlineKind(kind).label},
             deadline=kind,
+            at=now,
         )
     except DomainError as exc:  # a conflict or nothing to escalate to: try again next time
         logger.info("case %s not escalated: %s", case.pk, exc)

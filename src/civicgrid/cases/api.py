@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.pagination import paginate
 
 from civicgrid.accounts.permissions import has_capability
@@ -30,9 +30,11 @@ def intake(
     request: HttpRequest,
     body: CaseIntakeIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
-) -> tuple[int, Case]:
+) -> Status:
     data = body.dict(exclude={"channel", "auto_register"})
-    before = Case.objects.filter(idempotency_key__endswith=f":{idempotency_key}").exists() if idempotency_key else False
+    replay = services.case_for_idempotency_key(actor=request.user, channel=body.channel, key=idempotency_key)
+    if replay is not None:
+        return Status(200, replay)
     case = services.case_intake(
         actor=request.user,
         channel=body.channel,
@@ -40,7 +42,7 @@ def intake(
         idempotency_key=idempotency_key,
         register=body.auto_register,
     )
-    return (200 if before else 201), case
+    return Status(201, case)
 
 
 @router.get("/inbox/{box}", response=list[CaseOut], summary="收件箱: to_register, to_sign_for, mine, overdue, ...")

@@ -225,6 +225,13 @@ def _namespaced_key(actor: Any, channel: str, key: str) -> str:
     return f"{owner}:{key}"
 
 
+def case_for_idempotency_key(*, actor: Any, channel: str, key: str | None) -> Case | None:
+    """The case an earlier intake with this key (by the same caller) created, if any."""
+    if not key or len(key.strip()) > IDEMPOTENCY_KEY_MAX or not key.strip():
+        return None
+    return Case.objects.filter(idempotency_key=_namespaced_key(actor, channel, key)).first()
+
+
 @transaction.atomic
 def case_intake(
     *,

@@ -91,7 +91,9 @@ def test_the_reporter_phone_is_protected(world: World) -> None:
     assert "13800138000" not in case.reporter_phone_cipher
     assert case.reporter_phone_masked.startswith("138") and "*" in case.reporter_phone_masked
     assert case.reporter_phone_digest
-    trail = AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).values_list("changes", flat=True)
+    trail = AuditEvent.objects.filter(object_type="cases.case", object_id=str(case.pk)).values_list(
+        "changes", flat=True
+    )
     assert all("13800138000" not in str(changes) for changes in trail)
 
 

@@ -127,7 +127,8 @@ def area_tree(user: Any, *, down_to: str = AreaLevel.COMMUNITY) -> list[TreeNode
         return []
     rows = list(
         visible_areas(user)
-        .filter(level__in=levels)
+        # A user bound below ``down_to`` (a grid chief) still sees their own node.
+        .filter(Q(level__in=levels) | Q(code=scope))
         .values_list("id", "code", "name", "level", "population", "parent_id")
         .order_by("code")
     )

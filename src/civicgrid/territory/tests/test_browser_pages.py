@@ -100,11 +100,6 @@ def test_grid_chief_uses_the_grid_page_on_a_phone(phone_page, district, user_fac
     assert box is not None and 200 <= box["width"] <= 360
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: selectors.area_tree stops at community level, so a user bound to a grid "
-    "gets an empty tree ('未绑定辖区') on /territory/",
-)
 def test_grid_chief_finds_own_grid_in_the_territory_browser(phone_page, district, user_factory):
     grid = district.grids[0]
     chief = user_factory(Role.GRID_CHIEF, grid, username="chief")

@@ -367,3 +367,142 @@ def case_owner(case: Case) -> tuple[str, Any] | None:
     if case.current_unit_id:
         return ("unit", case.current_unit_id)
     return None
+
+
+# --- Open311, API keys and webhooks (the machine intake channels; see docs/open311.md) ----------
+
+
+class AttributeDatatype(models.TextChoices):
+    """Open311 GeoReport v2 attribute datatypes."""
+
+    STRING = "string", _("单行文本")
+    NUMBER = "number", _("数字")
+    DATETIME = "datetime", _("日期时间")
+    TEXT = "text", _("多行文本")
+    SINGLEVALUELIST = "singlevaluelist", _("单选")
+    MULTIVALUELIST = "multivaluelist", _("多选")
+
+
+class CategoryAttribute(models.Model):
+    """An extra question a category asks (an Open311 service definition attribute)."""
+
+    category = models.ForeignKey(Category, verbose_name=_("类别"), on_delete=models.CASCADE, related_name="attributes")
+    code = models.CharField(_("编码"), max_length=50)
+    datatype = models.CharField(_("数据类型"), max_length=16, choices=AttributeDatatype.choices)
+    required = models.BooleanField(_("必填"), default=False)
+    variable = models.BooleanField(_("需要填写"), default=True)
+    description = models.CharField(_("问题"), max_length=300)
+    datatype_description = models.CharField(_("填写说明"), max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField(_("顺序"), default=1)
+    # [{"key": "...", "name": "..."}] for the list datatypes.
+    values = models.JSONField(_("可选值"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("类别附加项")
+        verbose_name_plural = _("类别附加项")
+        ordering = ["category", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["category", "code"], name="categoryattribute_unique_code")]
+
+    def __str__(self) -> str:
+        return f"{self.category_id}:{self.code}"
+
+    def value_keys(self) -> list[str]:
+        return [str(v.get("key")) for v in (self.values or []) if isinstance(v, dict)]
+
+    def clean(self) -> None:
+        lists = (AttributeDatatype.SINGLEVALUELIST, AttributeDatatype.MULTIVALUELIST)
+        if self.datatype in lists and not self.value_keys():
+            raise ValidationError({"values": _("单选或多选附加项必须列出可选值")})
+
+
+class ApiKey(models.Model):
+    """A client key for the machine APIs (Open311 POST). Only a SHA-256 digest of the key is
+    stored; ``prefix`` (the public first part of the key) finds the row."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    prefix = models.CharField(_("前缀"), max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    rate_per_minute = models.PositiveIntegerField(_("每分钟请求上限"), default=60)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口密钥")
+        verbose_name_plural = _("接口密钥")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IntakeRecord(models.Model):
+    """What a machine intake (Open311, API, patrol) sent besides the case itself: the request
+    fingerprint (a retried Idempotency-Key with another payload is a conflict), the Open311
+    token, attribute answers and media URL, and the key that sent it."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="intake_record")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="intakes")
+    token = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    media_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("接口受理记录")
+        verbose_name_plural = _("接口受理记录")
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.case_id}"
+
+
+class WebhookSource(TimeStampedModel):
+    """A camera / IoT platform allowed to post alerts. Its HMAC secret is stored encrypted
+    (common.crypto), because verifying a signature needs the secret itself."""
+
+    name = models.SlugField(_("名称"), max_length=40, unique=True)
+    label = models.CharField(_("说明"), max_length=100, blank=True)
+    secret_cipher = models.TextField(editable=False)
+    # {"event_type": "category code"}; events not listed use default_category (or are refused).
+    category_map = models.JSONField(_("事件类别对照"), default=dict, blank=True)
+    default_category = models.CharField(_("默认类别编码"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("告警接入源")
+        verbose_name_plural = _("告警接入源")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One accepted alert delivery. (source, delivery_id) is unique: a redelivery returns the
+    case the first one created."""
+
+    source = models.ForeignKey(WebhookSource, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=100)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries")
+    event_type = models.CharField(max_length=50, blank=True)
+    camera = models.CharField(max_length=50, blank=True)
+    event_time = models.DateTimeField(null=True, blank=True)
+    snapshot_url = models.URLField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("告警投递")
+        verbose_name_plural = _("告警投递")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_id"], name="webhookdelivery_unique_delivery")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.delivery_id}"

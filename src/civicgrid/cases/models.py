@@ -506,3 +506,52 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id}:{self.delivery_id}"
+
+
+# --- photos (pages work: civicgrid.cases.photos writes them) ---------------------------------
+
+
+def _private_storage() -> Any:
+    """Staff-only originals live outside MEDIA_ROOT (which /media/ serves to anyone)."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=str(settings.CASES_PHOTO_PRIVATE_ROOT), base_url=None)
+
+
+class PhotoKind(models.TextChoices):
+    REPORT = "report", _("反映照片")
+    BEFORE = "before", _("处置前")
+    AFTER = "after", _("处置后")
+
+
+class CasePhoto(models.Model):
+    """A photo of a case. ``image`` is the staff copy (re-encoded, EXIF kept, stored outside
+    MEDIA_ROOT and served by a scoped view); ``public_image`` is the public copy (re-encoded,
+    every EXIF tag, GPS included, removed) under MEDIA_ROOT."""
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(_("类型"), max_length=10, choices=PhotoKind.choices, default=PhotoKind.REPORT)
+    image = models.FileField(_("照片(内部)"), upload_to="cases/%Y/%m/", storage=_private_storage, max_length=200)
+    public_image = models.FileField(_("照片(公开)"), upload_to="cases/public/%Y/%m/", max_length=200)
+    width = models.PositiveIntegerField(_("宽"), default=0)
+    height = models.PositiveIntegerField(_("高"), default=0)
+    is_public = models.BooleanField(_("对公众显示"), default=True)
+    area_code = models.CharField(max_length=20)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="case_photos",
+    )
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("案件照片")
+        verbose_name_plural = _("案件照片")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="casephoto_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} #{self.pk}"

@@ -233,6 +233,14 @@ CASES_MAX_EXTENSION_HOURS = 168
 CASES_SWEEP_INTERVAL_SECONDS = env_int("CIVICGRID_CASES_SWEEP_SECONDS", 60)
 CASES_DUPLICATE_RADIUS_M = 300
 CASES_DUPLICATE_MIN_SIMILARITY = 0.35
+# (cases pages helper) Photos: checked by content, size-limited, re-encoded. Staff copies keep
+# EXIF and live OUTSIDE MEDIA_ROOT (served by a scoped view); public copies have no EXIF at all.
+CASES_PHOTO_MAX_BYTES = env_int("CIVICGRID_CASES_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+CASES_PHOTO_MAX_PIXELS = env_int("CIVICGRID_CASES_PHOTO_MAX_PIXELS", 40_000_000)
+CASES_PHOTO_MAX_PER_REPORT = 3
+CASES_PHOTO_PRIVATE_ROOT = Path(os.environ.get("CIVICGRID_CASES_PHOTO_PRIVATE_ROOT", VAR_DIR / "private-media"))
+# (cases pages helper) Anonymous resident reports: at most COUNT per client IP per SECONDS.
+CASES_PUBLIC_RATE_LIMIT = (env_int("CIVICGRID_CASES_REPORT_LIMIT", 10), env_int("CIVICGRID_CASES_REPORT_WINDOW", 3600))
 if REDIS_URL:
     CELERY_BEAT_SCHEDULE = {
         "cases.deadline_sweep": {"task": "cases.deadline_sweep", "schedule": float(CASES_SWEEP_INTERVAL_SECONDS)},

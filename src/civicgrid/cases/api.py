@@ -30,7 +30,7 @@ def intake(
     request: HttpRequest,
     body: CaseIntakeIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
-) -> Status:
+) -> Status[Case]:
     data = body.dict(exclude={"channel", "auto_register"})
     replay = services.case_for_idempotency_key(actor=request.user, channel=body.channel, key=idempotency_key)
     if replay is not None:

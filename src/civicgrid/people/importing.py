@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -55,6 +56,10 @@ from civicgrid.territory.models import Area, Building, Compound, Household
 
 MAX_REPORTED_ERRORS = 1000
 WRITE_BATCH = 5000
+# SQLite page cache (KiB) while an import writes: a resident row touches a dozen indexes
+# with random keys (digests, names); with the default 2 MB cache most of the write time
+# went into evicting and re-reading index pages (100 000 rows: write 23 s -> 8 s).
+SQLITE_WRITE_CACHE_KIB = 65536
 
 # (header, key, required, help)
 COLUMNS: list[tuple[str, str, bool, str]] = [
@@ -694,6 +699,23 @@ def _ids_by_digest(digests: list[str]) -> dict[str, int]:
     return ids
 
 
+@contextmanager
+def _sqlite_write_cache() -> Iterator[None]:
+    """A larger page cache for the duration of the write on SQLite (restored after)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size=-{int(SQLITE_WRITE_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size={int(previous)}")
+
+
 def _write(
     cleaned: list[_Clean],
     existing: dict[str, tuple[int, str, str]],
@@ -706,7 +728,7 @@ def _write(
     total = len(cleaned)
     report("write", 0, total)
     now = dt.datetime.now(dt.UTC)
-    with transaction.atomic():
+    with _sqlite_write_cache(), transaction.atomic():
         # Households named in the file but not yet registered.
         new_households: dict[tuple[int, str, str], Household] = {}
         for item in cleaned:

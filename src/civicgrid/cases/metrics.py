@@ -1,0 +1,365 @@
+"""Closure metrics of the case engine: ONE function, ``case_metrics``, feeds the API
+(/api/cases/metrics), the page (/cases/metrics/) and its Excel export, so the numbers are the
+same everywhere. Everything is scoped through ``selectors.visible_cases(user)``.
+
+Definitions (for a period [start, end) by ``received_at``, optionally a territory node, a
+department and a category; see docs/cases-metrics.md):
+
+- received: cases received in the period, except those merged into another case (a duplicate
+  is not a second demand) and those not accepted (不予受理: not a case);
+- closed: of those, the cases closed now (``closed_at`` set: 结案 or 回访 after it);
+- closure rate (办结率) = closed / received;
+- on-time sign-for rate = signed for (``acknowledged_at``) no later than ``acknowledge_due``
+  / cases that were dispatched (have an acknowledge deadline and a dispatch time);
+- on-time closing rate = closed no later than ``close_due`` / closed;
+- response time = acknowledged_at - received_at; handling time = closed_at - received_at;
+  median and 90th percentile in hours, continuous percentiles (linear interpolation, as SQL's
+  percentile_cont): PostgreSQL computes them in the query, SQLite in Python, same formula;
+- resolution rate = evaluated and resolved / evaluated; satisfaction rate = evaluated with a
+  satisfaction of 4 or 5 / evaluated (evaluated: a satisfaction score is recorded);
+- re-handling rate (发回重办率) = cases sent back at least once (verification failed or
+  reopened: ``rehandle_count`` > 0) / received;
+- repeat-complaint rate = cases whose caller (phone blind index) reported a case of the same
+  category in the 30 days before / received."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicgrid.accounts.permissions import has_capability
+from civicgrid.accounts.scope import code_range_q
+from civicgrid.cases.enums import CaseStatus
+from civicgrid.cases.models import Case, Category
+from civicgrid.cases.permissions import CaseCapability
+from civicgrid.cases.selectors import visible_cases
+
+REPEAT_WINDOW_DAYS = 30
+SATISFIED_MIN = 4
+MAX_PERIOD_DAYS = 3 * 366
+EXCLUDED_STATUSES = (CaseStatus.MERGED, CaseStatus.NOT_ACCEPTED)
+
+
+@dataclass(frozen=True)
+class CaseMetrics:
+    start: dt.datetime
+    end: dt.datetime
+    area_code: str | None
+    department_id: int | None
+    category_code: str | None
+    received: int
+    closed: int
+    closure_rate: float | None
+    dispatched: int
+    signed_on_time: int
+    on_time_sign_for_rate: float | None
+    closed_on_time: int
+    on_time_closing_rate: float | None
+    response_median_hours: float | None
+    response_p90_hours: float | None
+    handling_median_hours: float | None
+    handling_p90_hours: float | None
+    evaluated: int
+    resolved: int
+    satisfied: int
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    rehandled: int
+    rehandling_rate: float | None
+    repeat_complaints: int
+    repeat_complaint_rate: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        return data
+
+
+# The rows of the page table and the Excel sheet: (field, Chinese label, kind).
+METRIC_ROWS: list[tuple[str, str, str]] = [
+    ("received", "受理量", "count"),
+    ("closed", "办结量", "count"),
+    ("closure_rate", "办结率", "rate"),
+    ("on_time_sign_for_rate", "按时签收率", "rate"),
+    ("on_time_closing_rate", "按时办结率", "rate"),
+    ("response_median_hours", "响应时长中位数(小时)", "hours"),
+    ("response_p90_hours", "响应时长90分位(小时)", "hours"),
+    ("handling_median_hours", "办理时长中位数(小时)", "hours"),
+    ("handling_p90_hours", "办理时长90分位(小时)", "hours"),
+    ("evaluated", "回访评价数", "count"),
+    ("resolution_rate", "解决率", "rate"),
+    ("satisfaction_rate", "满意率", "rate"),
+    ("rehandling_rate", "发回重办率", "rate"),
+    ("repeat_complaint_rate", "重复投诉率", "rate"),
+]
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A share rounded to 4 decimals (0.9872), or None when nothing was counted."""
+    return round(part / whole, 4) if whole else None
+
+
+def percentile_cont(values: Iterable[float], p: float) -> float | None:
+    """SQL's percentile_cont: linear interpolation between the closest ranks."""
+    data = sorted(values)
+    if not data:
+        return None
+    pos = p * (len(data) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 2)
+
+
+class _Epoch(Func):
+    """Seconds between two datetimes (PostgreSQL)."""
+
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+    output_field = FloatField()
+
+
+class _PercentileCont(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=float(percentile), **extra)
+
+
+def _as_datetime(value: dt.date | dt.datetime, *, end: bool) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    day = value + dt.timedelta(days=1) if end else value  # an end DATE is inclusive
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def base_queryset(
+    user: Any,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    area_code: str | None = None,
+    department_id: int | None = None,
+    category_code: str | None = None,
+) -> QuerySet[Case]:
+    """The counted cases ("received"), scoped to the user."""
+    qs = visible_cases(user).filter(received_at__gte=start, received_at__lt=end).exclude(status__in=EXCLUDED_STATUSES)
+    if area_code:
+        qs = qs.filter(code_range_q("area_code", area_code))
+    if department_id:
+        qs = qs.filter(current_department_id=department_id)
+    if category_code:
+        qs = qs.filter(Q(category__code=category_code) | Q(category__parent__code=category_code))
+    return qs
+
+
+def _check(user: Any, start: dt.datetime, end: dt.datetime, category_code: str | None, area_code: str | None) -> None:
+    if not has_capability(user, CaseCapability.VIEW):
+        raise PermissionDenied(_("您没有查看案件的权限"))
+    if end <= start:
+        raise ValidationError({"end": _("结束日期必须晚于开始日期")})
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise ValidationError({"end": _("统计周期不能超过三年")})
+    if category_code and not Category.objects.filter(code=category_code).exists():
+        raise ValidationError({"category": _("案件类别不存在")})
+    if area_code and not area_code.isdigit():
+        raise ValidationError({"area_code": _("辖区编码只能是数字")})
+
+
+def _counts(qs: QuerySet[Case]) -> dict[str, int]:
+    closed = Q(closed_at__isnull=False)
+    evaluated = Q(satisfaction__isnull=False)
+    return qs.aggregate(
+        received=Count("id"),
+        closed=Count("id", filter=closed),
+        dispatched=Count("id", filter=Q(dispatched_at__isnull=False, acknowledge_due__isnull=False)),
+        signed_on_time=Count(
+            "id",
+            filter=Q(
+                dispatched_at__isnull=False, acknowledged_at__isnull=False, acknowledged_at__lte=F("acknowledge_due")
+            ),
+        ),
+        closed_on_time=Count("id", filter=closed & Q(close_due__isnull=False, closed_at__lte=F("close_due"))),
+        evaluated=Count("id", filter=evaluated),
+        resolved=Count("id", filter=evaluated & Q(resolved=True)),
+        satisfied=Count("id", filter=evaluated & Q(satisfaction__gte=SATISFIED_MIN)),
+        rehandled=Count("id", filter=Q(rehandle_count__gt=0)),
+    )
+
+
+def _repeat_count(qs: QuerySet[Case]) -> int:
+    earlier = Case.objects.filter(
+        reporter_phone_digest=OuterRef("reporter_phone_digest"),
+        category_id=OuterRef("category_id"),
+        received_at__lt=OuterRef("received_at"),
+        received_at__gte=OuterRef("received_at") - dt.timedelta(days=REPEAT_WINDOW_DAYS),
+    )
+    return qs.exclude(reporter_phone_digest="").filter(Exists(earlier)).count()
+
+
+def _percentiles(qs: QuerySet[Case]) -> dict[str, float | None]:
+    """Median and p90 of response and handling time, in seconds."""
+    acked = Q(acknowledged_at__isnull=False)
+    closed = Q(closed_at__isnull=False)
+    if connection.vendor == "postgresql":
+        response = _Epoch(F("acknowledged_at"), F("received_at"))
+        handling = _Epoch(F("closed_at"), F("received_at"))
+        return qs.aggregate(
+            response_p50=_PercentileCont(response, 0.5, filter=acked),
+            response_p90=_PercentileCont(response, 0.9, filter=acked),
+            handling_p50=_PercentileCont(handling, 0.5, filter=closed),
+            handling_p90=_PercentileCont(handling, 0.9, filter=closed),
+        )
+    response_s: list[float] = []
+    handling_s: list[float] = []
+    for received, acked_at, closed_at in qs.filter(acked | closed).values_list(
+        "received_at", "acknowledged_at", "closed_at"
+    ):
+        if acked_at is not None:
+            response_s.append((acked_at - received).total_seconds())
+        if closed_at is not None:
+            handling_s.append((closed_at - received).total_seconds())
+    return {
+        "response_p50": percentile_cont(response_s, 0.5),
+        "response_p90": percentile_cont(response_s, 0.9),
+        "handling_p50": percentile_cont(handling_s, 0.5),
+        "handling_p90": percentile_cont(handling_s, 0.9),
+    }
+
+
+def case_metrics(
+    user: Any,
+    *,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    area_code: str | None = None,
+    department_id: int | None = None,
+    category_code: str | None = None,
+) -> CaseMetrics:
+    """The closure metrics for a period (``end`` exclusive for datetimes, inclusive for dates)."""
+    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
+    _check(user, start_at, end_at, category_code, area_code)
+    filters = {"area_code": area_code or None, "department_id": department_id, "category_code": category_code or None}
+    qs = base_queryset(user, start=start_at, end=end_at, **filters)
+    c = _counts(qs)
+    p = _percentiles(qs)
+    repeat = _repeat_count(qs) if c["received"] else 0
+    return CaseMetrics(
+        start=start_at,
+        end=end_at,
+        **filters,
+        received=c["received"],
+        closed=c["closed"],
+        closure_rate=rate(c["closed"], c["received"]),
+        dispatched=c["dispatched"],
+        signed_on_time=c["signed_on_time"],
+        on_time_sign_for_rate=rate(c["signed_on_time"], c["dispatched"]),
+        closed_on_time=c["closed_on_time"],
+        on_time_closing_rate=rate(c["closed_on_time"], c["closed"]),
+        response_median_hours=_hours(p["response_p50"]),
+        response_p90_hours=_hours(p["response_p90"]),
+        handling_median_hours=_hours(p["handling_p50"]),
+        handling_p90_hours=_hours(p["handling_p90"]),
+        evaluated=c["evaluated"],
+        resolved=c["resolved"],
+        satisfied=c["satisfied"],
+        resolution_rate=rate(c["resolved"], c["evaluated"]),
+        satisfaction_rate=rate(c["satisfied"], c["evaluated"]),
+        rehandled=c["rehandled"],
+        rehandling_rate=rate(c["rehandled"], c["received"]),
+        repeat_complaints=repeat,
+        repeat_complaint_rate=rate(repeat, c["received"]),
+    )
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    key: str
+    label: str
+    received: int
+    closed: int
+    closure_rate: float | None
+
+
+def case_metrics_by_week(
+    user: Any,
+    *,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    area_code: str | None = None,
+    department_id: int | None = None,
+    category_code: str | None = None,
+) -> list[Breakdown]:
+    """Received and closed per week (Monday, local time) of receipt: the trend chart."""
+    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
+    _check(user, start_at, end_at, category_code, area_code)
+    qs = base_queryset(
+        user, start=start_at, end=end_at, area_code=area_code, department_id=department_id, category_code=category_code
+    )
+    rows = (
+        qs.annotate(week=TruncWeek("received_at"))
+        .values("week")
+        .annotate(received=Count("id"), closed=Count("id", filter=Q(closed_at__isnull=False)))
+        .order_by("week")
+    )
+    out = []
+    for r in rows:
+        week = r["week"].date() if isinstance(r["week"], dt.datetime) else r["week"]
+        out.append(
+            Breakdown(week.isoformat(), week.isoformat(), r["received"], r["closed"], rate(r["closed"], r["received"]))
+        )
+    return out
+
+
+def case_metrics_by_category(
+    user: Any,
+    *,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    area_code: str | None = None,
+    department_id: int | None = None,
+    category_code: str | None = None,
+) -> list[Breakdown]:
+    """Received and closed per top-level category (大类): the category chart."""
+    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
+    _check(user, start_at, end_at, category_code, area_code)
+    qs = base_queryset(
+        user, start=start_at, end=end_at, area_code=area_code, department_id=department_id, category_code=category_code
+    )
+    rows = (
+        qs.values("category__parent_id", "category_id")
+        .annotate(received=Count("id"), closed=Count("id", filter=Q(closed_at__isnull=False)))
+        .order_by()
+    )
+    totals: dict[int, list[int]] = {}
+    for r in rows:
+        top = r["category__parent_id"] or r["category_id"]
+        acc = totals.setdefault(top, [0, 0])
+        acc[0] += r["received"]
+        acc[1] += r["closed"]
+    cats = {c.pk: c for c in Category.objects.filter(pk__in=list(totals))}
+    out = [
+        Breakdown(cats[pk].code, cats[pk].name, rec, clo, rate(clo, rec))
+        for pk, (rec, clo) in totals.items()
+        if pk in cats
+    ]
+    out.sort(key=lambda b: (-b.received, b.key))
+    return out

@@ -62,6 +62,8 @@ def register_routers() -> None:
     from civicgrid.accounts.api import router as accounts_router
     from civicgrid.audit.api import router as audit_router
     from civicgrid.cases.api import router as cases_router
+    from civicgrid.cases.metrics_api import router as cases_metrics_router
+    from civicgrid.notifications.api import router as notifications_router
     from civicgrid.people.api import router as people_router
     from civicgrid.territory.api import router as territory_router
 
@@ -69,7 +71,9 @@ def register_routers() -> None:
     api.add_router("/territory", territory_router)
     api.add_router("/people", people_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/cases/metrics", cases_metrics_router)  # before /cases: its /{case_id} is an int
     api.add_router("/cases", cases_router)
+    api.add_router("/notifications", notifications_router)
 
 
 register_routers()

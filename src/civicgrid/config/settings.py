@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "civicgrid.territory",
     "civicgrid.people",
     "civicgrid.cases",
+    "civicgrid.notifications",  # notifications helper: outbox, inbox, subscriptions
     "civicgrid.demo",
 ]
 
@@ -87,6 +88,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "civicgrid.accounts.context_processors.navigation",
+                # notifications helper: the unread badge in the nav (lazy COUNT)
+                "civicgrid.notifications.context_processors.unread_notifications",
             ],
         },
     }
@@ -244,6 +247,24 @@ CASES_PUBLIC_RATE_LIMIT = (env_int("CIVICGRID_CASES_REPORT_LIMIT", 10), env_int(
 if REDIS_URL:
     CELERY_BEAT_SCHEDULE = {
         "cases.deadline_sweep": {"task": "cases.deadline_sweep", "schedule": float(CASES_SWEEP_INTERVAL_SECONDS)},
+    }
+
+# --- Notifications (notifications app; see docs/notifications.md) ------------------------
+# Gateways per external channel (dotted paths of classes with send(message)); the defaults log.
+NOTIFICATION_GATEWAYS: dict[str, str] = {
+    "sms": os.environ.get("CIVICGRID_SMS_GATEWAY", "civicgrid.notifications.gateways.LoggingSmsGateway"),
+    "wechat": os.environ.get("CIVICGRID_WECHAT_GATEWAY", "civicgrid.notifications.gateways.LoggingWeChatGateway"),
+}
+NOTIFICATIONS_DELIVER_INTERVAL_SECONDS = env_int("CIVICGRID_NOTIFICATIONS_SECONDS", 10)
+NOTIFICATIONS_LEASE_SECONDS = env_int("CIVICGRID_NOTIFICATIONS_LEASE_SECONDS", 300)  # a claimed row's lease
+NOTIFICATIONS_MAX_ATTEMPTS = 6  # then "failed"
+NOTIFICATIONS_BACKOFF_SECONDS = 30  # 30 s, 60 s, 120 s ... capped at NOTIFICATIONS_BACKOFF_MAX_SECONDS
+NOTIFICATIONS_BACKOFF_MAX_SECONDS = 3600
+NOTIFICATIONS_SMS_TO_HANDLERS = env_bool("CIVICGRID_NOTIFICATIONS_SMS_TO_HANDLERS", True)
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULE["notifications.deliver_pending"] = {
+        "task": "notifications.deliver_pending",
+        "schedule": float(NOTIFICATIONS_DELIVER_INTERVAL_SECONDS),
     }
 
 LOGGING = {

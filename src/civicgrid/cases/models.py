@@ -6,11 +6,13 @@ locking) and writes one ``CaseEvent`` and one audit record."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -511,11 +513,25 @@ class WebhookDelivery(models.Model):
 # --- photos (pages work: civicgrid.cases.photos writes them) ---------------------------------
 
 
-def _private_storage() -> Any:
-    """Staff-only originals live outside MEDIA_ROOT (which /media/ serves to anyone)."""
-    from django.core.files.storage import FileSystemStorage
+class PrivatePhotoStorage(FileSystemStorage):
+    """Staff copies live under settings.CASES_PHOTO_PRIVATE_ROOT, outside MEDIA_ROOT (which
+    /media/ serves to anyone); read at each use, so tests and deployments may move it."""
 
-    return FileSystemStorage(location=str(settings.CASES_PHOTO_PRIVATE_ROOT), base_url=None)
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.CASES_PHOTO_PRIVATE_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    @property  # type: ignore[override]
+    def base_url(self) -> None:
+        return None
+
+
+def _private_storage() -> PrivatePhotoStorage:
+    return PrivatePhotoStorage()
 
 
 class PhotoKind(models.TextChoices):

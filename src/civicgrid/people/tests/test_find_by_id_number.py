@@ -19,7 +19,8 @@ def test_finds_the_resident_in_one_query_with_the_detail_joins(worker, residents
 
 def test_outside_scope_absent_or_empty_gives_none(worker, other_worker, residents):
     assert selectors.person_find_by_id_number(worker, make_number(13)) is None  # 李五: other community
-    assert selectors.person_find_by_id_number(other_worker, make_number(13)).name == "李五"
+    found = selectors.person_find_by_id_number(other_worker, make_number(13))
+    assert found is not None and found.name == "李五"
     assert selectors.person_find_by_id_number(worker, make_number(99)) is None
     assert selectors.person_find_by_id_number(worker, "") is None
 

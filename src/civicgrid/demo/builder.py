@@ -33,6 +33,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import DomainError
 from civicgrid.common.protected import digest
 from civicgrid.demo import data
+from civicgrid.demo.cases import build_cases
 from civicgrid.demo.plan import TerritoryPlan, plan_territory
 from civicgrid.demo.population import plan_residents
 from civicgrid.demo.staff import StaffPlan, UserSpec, plan_staff
@@ -53,7 +54,17 @@ from civicgrid.territory.models import (
 MARKER_VERSION = 1
 DEFAULT_SEED = 2026
 BATCH = 2000
-STEPS = ["迁移数据库", "辖区: 区/街道/社区/网格", "小区/楼栋/户", "路段", "联动部门", "账号", "居民", "人口与户数汇总"]
+STEPS = [
+    "迁移数据库",
+    "辖区: 区/街道/社区/网格",
+    "小区/楼栋/户",
+    "路段",
+    "联动部门",
+    "账号",
+    "居民",
+    "人口与户数汇总",
+    "案件 (半年)",  # cases helper: demo/cases.py
+]
 ID_CONTEXT = "people.person.id_number"
 
 
@@ -493,6 +504,17 @@ def build_totals(progress: Progress) -> dict[str, int]:
     return {"population": pop, "households": hh}
 
 
+def _complete_cases(seed: int, progress: Progress) -> None:
+    """The cases step alone, for a complete build made before it existed (idempotent)."""
+    progress.index = len(STEPS) - 1
+    progress.step(STEPS[8])
+    with transaction.atomic():
+        result = build_cases(seed=seed, progress=progress.update)
+        if result["created"]:
+            _audit_step("cases", STEPS[8], result, seed)
+    progress.done(f"新增 {result['created']} 件 (已有 {result['existing']} 件)")
+
+
 # --- The whole build -------------------------------------------------------------------
 
 
@@ -539,6 +561,7 @@ def build_demo(
         raise DemoBuildError("居民人数不能为负数。", code="demo_residents")
     if check_existing(seed, residents):
         out.write(f"演示数据已完整 (seed={seed}, 居民 {residents} 人), 跳过构建。\n")
+        _complete_cases(seed, progress)  # a build from before the cases step gets its cases
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -596,6 +619,12 @@ def build_demo(
             STEPS[7],
             lambda: build_totals(progress),
             lambda r: f"人口 {r['population']}, 户数 {r['households']}",
+        ),
+        (
+            "cases",
+            STEPS[8],
+            lambda: build_cases(seed=seed, progress=progress.update),
+            lambda r: f"新增 {r['created']} 件, 动态 {r['events']} 条 (已有 {r['existing']} 件)",
         ),
     ]
     for key, label, run, describe in steps:

@@ -10,12 +10,24 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Status
 from ninja.pagination import paginate
+from ninja.security import SessionAuth
 
 from civicgrid.accounts.permissions import has_capability
-from civicgrid.cases import selectors, services, workflow
-from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases import selectors, services, webhooks, workflow
+from civicgrid.cases.api_auth import ApiKeyAuth, WebhookSignatureAuth, intake_caller
+from civicgrid.cases.enums import Channel
+from civicgrid.cases.models import ApiKey, Case, CaseEvent, WebhookSource
+from civicgrid.cases.open311.intake import intake_with_record
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.cases.schemas import ActionsOut, CaseEventOut, CaseIntakeIn, CaseOut, TransitionIn
+from civicgrid.cases.schemas import (
+    ActionsOut,
+    CaseEventOut,
+    CaseIntakeIn,
+    CaseOut,
+    PatrolReportIn,
+    TransitionIn,
+    WebhookOut,
+)
 
 router = Router(tags=["cases"])
 
@@ -25,24 +37,81 @@ def _require_view(request: HttpRequest) -> None:
         raise PermissionDenied(_("您没有查看案件的权限"))
 
 
-@router.post("/", response={201: CaseOut, 200: CaseOut}, summary="受理案件 (Idempotency-Key 防重复提交)")
+@router.post(
+    "/",
+    response={201: CaseOut, 200: CaseOut},
+    summary="受理案件 (Idempotency-Key 防重复提交)",
+    auth=[SessionAuth(), ApiKeyAuth()],
+)
 def intake(
     request: HttpRequest,
     body: CaseIntakeIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
 ) -> Status[Case]:
-    data = body.dict(exclude={"channel", "auto_register"})
-    replay = services.case_for_idempotency_key(actor=request.user, channel=body.channel, key=idempotency_key)
-    if replay is not None:
-        return Status(200, replay)
-    case = services.case_intake(
-        actor=request.user,
+    # A retry with the same key returns the first case (200); another payload with the same
+    # key is a 409 (open311.intake keeps the request's fingerprint beside the case).
+    actor, key = intake_caller(request, idempotency_key)
+    result = intake_with_record(
+        actor=actor,
         channel=body.channel,
-        data=data,
-        idempotency_key=idempotency_key,
+        data=body.dict(exclude={"channel", "auto_register"}),
+        idempotency_key=key,
         register=body.auto_register,
+        api_key=_api_key_of(request),
     )
-    return Status(201, case)
+    return Status(201 if result.created else 200, result.case)
+
+
+# --- machine intake: API keys, patrol reports, camera / IoT webhooks (see docs/open311.md) -------
+# (Declared before /{case_id}: ninja matches paths in order, and /{case_id} would take
+# /patrol-reports.)
+
+
+def _api_key_of(request: HttpRequest) -> ApiKey | None:
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, ApiKey) else None
+
+
+@router.post(
+    "/patrol-reports",
+    response={201: CaseOut, 200: CaseOut},
+    summary="巡查上报 (网格员/巡查员; Idempotency-Key 防重复提交)",
+)
+def patrol_report(
+    request: HttpRequest,
+    body: PatrolReportIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
+) -> Status[Case]:
+    result = intake_with_record(
+        actor=request.user,
+        channel=Channel.PATROL,
+        data=body.dict(),
+        idempotency_key=idempotency_key,
+    )
+    return Status(201 if result.created else 200, result.case)
+
+
+@router.post(
+    "/webhooks/{source}",
+    response={201: WebhookOut, 200: WebhookOut},
+    summary="视频探头/物联网告警接入 (HMAC-SHA256 签名, 防重放, 幂等投递)",
+    description=(
+        "Headers X-CivicGrid-Timestamp (Unix seconds), X-CivicGrid-Delivery (unique id), "
+        'X-CivicGrid-Signature ("sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)). '
+        "JSON body: event_type, camera, time, lon, lat, snapshot_url, description, address."
+    ),
+    auth=WebhookSignatureAuth(),
+)
+def webhook(request: HttpRequest, source: str) -> Status[dict[str, Any]]:
+    verified = getattr(request, "auth", None)
+    assert isinstance(verified, WebhookSource)
+    result = webhooks.webhook_deliver(
+        source=verified,
+        delivery_id=request.headers.get(webhooks.DELIVERY_HEADER, ""),
+        body=request.body,
+    )
+    out = {"case_id": result.case.pk, "delivery_id": result.delivery.delivery_id, "replayed": result.replayed}
+    return Status(200 if result.replayed else 201, out)
 
 
 @router.get("/inbox/{box}", response=list[CaseOut], summary="收件箱: to_register, to_sign_for, mine, overdue, ...")

@@ -95,3 +95,21 @@ class ActionsOut(Schema):
     status: str
     version: int
     actions: list[str]
+
+
+class PatrolReportIn(Schema):
+    """A patrol report (巡查上报) from a grid member in the field."""
+
+    title: str = Field(..., max_length=100)
+    description: str = Field(..., max_length=2000)
+    category: str = Field(..., description="类别编码或id")
+    priority: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+
+
+class WebhookOut(Schema):
+    case_id: int
+    delivery_id: str
+    replayed: bool

@@ -267,6 +267,13 @@ if REDIS_URL:
         "schedule": float(NOTIFICATIONS_DELIVER_INTERVAL_SECONDS),
     }
 
+# --- Open311 and alert webhooks (cases app; see docs/open311.md) ------------------------
+# A signed webhook delivery older (or newer) than this is refused as a replay.
+CASES_WEBHOOK_TOLERANCE_SECONDS = env_int("CIVICGRID_WEBHOOK_TOLERANCE_SECONDS", 300)
+# Shown in the Open311 discovery document.
+OPEN311_CONTACT = os.environ.get("CIVICGRID_OPEN311_CONTACT", "玉泉区网格化服务管理指挥中心 960116")
+OPEN311_KEY_SERVICE = os.environ.get("CIVICGRID_OPEN311_KEY_SERVICE", "api_key 由平台管理员用 civicgrid apikey create 签发")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -5,7 +5,7 @@ the form by ``add_service_errors``."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -89,7 +89,7 @@ class IntakeForm(LocationFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = category_choices()
+        cast(forms.ChoiceField, self.fields["category"]).choices = category_choices()
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", new_idempotency_key())
 
@@ -129,7 +129,7 @@ class ResidentReportForm(LocationFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = category_choices(public_only=True)
+        cast(forms.ChoiceField, self.fields["category"]).choices = category_choices(public_only=True)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", new_idempotency_key())
 
@@ -183,4 +183,4 @@ class PhotoUploadForm(forms.Form):
         from civicgrid.cases.models import PhotoKind
 
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = PhotoKind.choices
+        cast(forms.ChoiceField, self.fields["kind"]).choices = PhotoKind.choices

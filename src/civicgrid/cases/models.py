@@ -517,17 +517,13 @@ class PrivatePhotoStorage(FileSystemStorage):
     """Staff copies live under settings.CASES_PHOTO_PRIVATE_ROOT, outside MEDIA_ROOT (which
     /media/ serves to anyone); read at each use, so tests and deployments may move it."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
         return str(settings.CASES_PHOTO_PRIVATE_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
-
-    @property  # type: ignore[override]
-    def base_url(self) -> None:
-        return None
 
 
 def _private_storage() -> PrivatePhotoStorage:

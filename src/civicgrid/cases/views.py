@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -42,7 +43,7 @@ from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import Conflict, DomainError, NotFound
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 PAGE_SIZE = 25
 
 # Tabs of the inbox page: (box, label, capability needed to see the tab).
@@ -76,7 +77,7 @@ def cases_view(capability: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_capability(request.user, capability):
@@ -335,7 +336,7 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     return redirect("cases:detail", pk=pk)
 
 
@@ -506,7 +507,7 @@ def rate_limited(request: HttpRequest, bucket: str) -> bool:
     ip = client_ip(request.META) or "unknown"
     key = f"cases:rl:{bucket}:{ip}"
     if cache.add(key, 1, timeout=seconds):
-        return 1 > count
+        return count < 1
     try:
         current = cache.incr(key)
     except ValueError:

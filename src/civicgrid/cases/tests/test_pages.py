@@ -4,7 +4,7 @@ error paths), photos, the map, scope."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
@@ -94,7 +94,7 @@ def test_inbox_is_paginated(client: Client, world: World) -> None:
     login(client, world.chief)
     first = client.get(reverse("cases:inbox"), {"box": "to_sign_for"})
     assert len(first.context["page"]) == 25 and 'id="next-page"' in first.content.decode()
-    second = client.get(reverse("cases:inbox"), {"box": "to_sign_for", "page": 2})
+    second = client.get(reverse("cases:inbox"), {"box": "to_sign_for", "page": "2"})
     assert len(second.context["page"]) == 2
 
 
@@ -136,6 +136,7 @@ def test_case_page_shows_details_timeline_routing_and_masked_phone(client: Clien
     assert "派遣依据" in body and response.context["routing_reason"]
     assert response.context["routing_reason"] in body
     assert [e.action for e in response.context["events"]] == [A.RECEIVE, A.REGISTER, A.DISPATCH]
+    assert case.grid is not None
     assert 'id="case-map"' in body and reverse("territory:geojson", args=[case.grid.code]) in body
 
 
@@ -296,7 +297,7 @@ def test_staff_photo_upload_and_scoped_staff_copy(client: Client, world: World) 
     photo = CasePhoto.objects.get(case=case)
     assert photo.kind == "before" and photo.uploaded_by_id == world.chief.pk
     served = client.get(reverse("cases:photo_file", args=[photo.pk]))
-    assert served.status_code == 200 and b"".join(served.streaming_content)[:2] == b"\xff\xd8"
+    assert served.status_code == 200 and b"".join(cast(Any, served).streaming_content)[:2] == b"\xff\xd8"
     login(client, world.other_worker)
     assert client.get(reverse("cases:photo_file", args=[photo.pk])).status_code == 404
 

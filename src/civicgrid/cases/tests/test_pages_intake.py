@@ -156,9 +156,10 @@ def test_caller_history_by_phone(client: Client, world: World) -> None:
     none = client.post(reverse("cases:console_caller"), {"reporter_phone": "13700000000"})
     assert 'id="caller-none"' in none.content.decode()
     client.force_login(world.other_worker)  # another community: the earlier case is not theirs
-    assert earlier.tracking_code not in client.post(
-        reverse("cases:console_caller"), {"reporter_phone": "13800138000"}
-    ).content.decode()
+    assert (
+        earlier.tracking_code
+        not in client.post(reverse("cases:console_caller"), {"reporter_phone": "13800138000"}).content.decode()
+    )
 
 
 def test_possible_duplicates(client: Client, world: World) -> None:
@@ -181,7 +182,11 @@ def test_possible_duplicates(client: Client, world: World) -> None:
 def test_place_search_is_scoped_and_gives_points(client: Client, world: World) -> None:
     g0, g4 = world.d.grids[0], world.d.grids[4]
     Compound.objects.create(
-        grid=g0, area_code=g0.code, code="C1", name="清泉小区", geometry={"type": "Point", "coordinates": [111.605, 40.765]}
+        grid=g0,
+        area_code=g0.code,
+        code="C1",
+        name="清泉小区",
+        geometry={"type": "Point", "coordinates": [111.605, 40.765]},
     )
     Compound.objects.create(grid=g4, area_code=g4.code, code="C2", name="清泉花园", geometry=g4.geometry)
     RoadSegment.objects.create(

@@ -100,7 +100,9 @@ def test_gps_is_removed_from_the_public_copy_and_kept_in_the_staff_copy() -> Non
 
 def test_photo_add_stores_both_copies_apart_and_audits(world: World, media: Path) -> None:
     case = world.intake()
-    photo = photos.photo_add(actor=world.operator, case=case, checked=photos.check_photo(upload("g.jpg", jpeg_with_gps())))
+    photo = photos.photo_add(
+        actor=world.operator, case=case, checked=photos.check_photo(upload("g.jpg", jpeg_with_gps()))
+    )
     staff_path = Path(photo.image.path)
     public_path = Path(photo.public_image.path)
     assert staff_path.is_relative_to(media / "private")

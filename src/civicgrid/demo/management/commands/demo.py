@@ -49,5 +49,11 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         self.stdout.write(format_accounts(result.accounts, f"http://{shown}:{port}/"))
+        # (open311 helper) A fresh Open311 api_key for trying POST /open311/v2/requests.xml.
+        from civicgrid.cases.apikeys import ensure_demo_api_key
+
+        self.stdout.write(
+            f"Open311 接口: http://{shown}:{port}/open311/v2/discovery.xml  api_key={ensure_demo_api_key()}"
+        )
         if not options["no_serve"]:
             call_command("serve", host=host, port=port, no_migrate=True)

@@ -181,3 +181,21 @@ def test_default_category(client: Client, world: World) -> None:
     response = deliver(client, src.name, secret, payload(world, event_type="water_level"))
     assert response.status_code == 201
     assert Case.objects.get().category.code == "SJ0406"
+
+
+def test_webhooksource_command(client: Client, world: World) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("webhooksource", "create", "cams", "--map", "illegal_parking=SJ0503", stdout=out)
+    secret = out.getvalue().strip().splitlines()[-1]
+    assert deliver(client, "cams", secret, payload(world)).status_code == 201
+    listing = StringIO()
+    call_command("webhooksource", "list", stdout=listing)
+    assert "cams" in listing.getvalue() and secret not in listing.getvalue()
+    with pytest.raises(CommandError):
+        call_command("webhooksource", "create", "other", "--map", "x=NOPE", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("webhooksource", "create", "cams", stdout=StringIO())  # the name is taken

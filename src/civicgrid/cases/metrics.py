@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -185,9 +186,13 @@ def _check(user: Any, start: dt.datetime, end: dt.datetime, category_code: str |
 
 
 def _counts(qs: QuerySet[Case]) -> dict[str, int]:
+    return qs.aggregate(**_count_expressions())
+
+
+def _count_expressions() -> dict[str, Any]:
     closed = Q(closed_at__isnull=False)
     evaluated = Q(satisfaction__isnull=False)
-    return qs.aggregate(
+    return dict(
         received=Count("id"),
         closed=Count("id", filter=closed),
         dispatched=Count("id", filter=Q(dispatched_at__isnull=False, acknowledge_due__isnull=False)),
@@ -215,19 +220,39 @@ def _repeat_count(qs: QuerySet[Case]) -> int:
     return qs.exclude(reporter_phone_digest="").filter(Exists(earlier)).count()
 
 
+def _percentile_expressions() -> dict[str, Any]:
+    """PostgreSQL: the four percentiles as aggregates (computed in the counts' scan)."""
+    acked = Q(acknowledged_at__isnull=False)
+    closed = Q(closed_at__isnull=False)
+    response = _Epoch(F("acknowledged_at"), F("received_at"))
+    handling = _Epoch(F("closed_at"), F("received_at"))
+    return {
+        "response_p50": _PercentileCont(response, 0.5, filter=acked),
+        "response_p90": _PercentileCont(response, 0.9, filter=acked),
+        "handling_p50": _PercentileCont(handling, 0.5, filter=closed),
+        "handling_p90": _PercentileCont(handling, 0.9, filter=closed),
+    }
+
+
+def _counts_and_percentiles(qs: QuerySet[Case]) -> dict[str, Any]:
+    """One scan on PostgreSQL (counts and percentile_cont together); on SQLite the counts in
+    SQL and the percentiles in Python (same formula)."""
+    if connection.vendor == "postgresql":
+        # percentile_cont sorts its input: give this one query enough memory to sort in RAM
+        # instead of spilling to disk (SET LOCAL ends with the transaction).
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL work_mem = %s", [str(getattr(settings, "CASES_METRICS_WORK_MEM", "128MB"))])
+            return qs.aggregate(**_count_expressions(), **_percentile_expressions())
+    return {**_counts(qs), **_percentiles(qs)}
+
+
 def _percentiles(qs: QuerySet[Case]) -> dict[str, float | None]:
     """Median and p90 of response and handling time, in seconds."""
     acked = Q(acknowledged_at__isnull=False)
     closed = Q(closed_at__isnull=False)
     if connection.vendor == "postgresql":
-        response = _Epoch(F("acknowledged_at"), F("received_at"))
-        handling = _Epoch(F("closed_at"), F("received_at"))
-        return qs.aggregate(
-            response_p50=_PercentileCont(response, 0.5, filter=acked),
-            response_p90=_PercentileCont(response, 0.9, filter=acked),
-            handling_p50=_PercentileCont(handling, 0.5, filter=closed),
-            handling_p90=_PercentileCont(handling, 0.9, filter=closed),
-        )
+        return qs.aggregate(**_percentile_expressions())
     response_s: list[float] = []
     handling_s: list[float] = []
     for received, acked_at, closed_at in qs.filter(acked | closed).values_list(
@@ -257,15 +282,18 @@ def case_metrics(
     """The closure metrics for a period (``end`` exclusive for datetimes, inclusive for dates)."""
     start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
     _check(user, start_at, end_at, category_code, area_code)
-    filters = {"area_code": area_code or None, "department_id": department_id, "category_code": category_code or None}
-    qs = base_queryset(user, start=start_at, end=end_at, **filters)
-    c = _counts(qs)
-    p = _percentiles(qs)
+    area, category = area_code or None, category_code or None
+    qs = base_queryset(
+        user, start=start_at, end=end_at, area_code=area, department_id=department_id, category_code=category
+    )
+    c = p = _counts_and_percentiles(qs)
     repeat = _repeat_count(qs) if c["received"] else 0
     return CaseMetrics(
         start=start_at,
         end=end_at,
-        **filters,
+        area_code=area,
+        department_id=department_id,
+        category_code=category,
         received=c["received"],
         closed=c["closed"],
         closure_rate=rate(c["closed"], c["received"]),

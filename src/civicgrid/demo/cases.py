@@ -328,8 +328,8 @@ def build_cases(
                     "idempotency_key", "pk"
                 )
             )
-            for c in chunk:
-                c.pk = ids[c.idempotency_key]
+            for row in chunk:
+                row.pk = ids[row.idempotency_key]
         rows = [
             CaseEvent(
                 case_id=c.pk,

@@ -164,7 +164,7 @@ class DemoBuildTests(TestCase):
 
     def test_one_audit_record_per_step(self):
         steps = AuditEvent.objects.filter(object_type="demo.build").values_list("object_id", flat=True)
-        assert sorted(steps) == sorted(["areas", "housing", "roads", "departments", "accounts", "totals"])
+        assert sorted(steps) == sorted(["areas", "housing", "roads", "departments", "accounts", "totals", "cases"])
         assert AuditEvent.objects.filter(object_type="people.person").count() == 1
 
     def test_running_again_changes_nothing(self):
@@ -180,8 +180,8 @@ class DemoBuildTests(TestCase):
 
     def test_progress_lines(self):
         text = self.out.getvalue()
-        assert "[2/8] 辖区: 区/街道/社区/网格 575 个" in text
-        assert "[7/8] 居民 300 人" in text
+        assert "[2/9] 辖区: 区/街道/社区/网格 575 个" in text
+        assert "[7/9] 居民 300 人" in text
 
 
 @pytest.mark.django_db

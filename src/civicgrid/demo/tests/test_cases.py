@@ -26,6 +26,9 @@ ANCHOR = dt.datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 class DemoCasesTests(TestCase):
+    result: dict[str, int]
+    leader: User
+
     @classmethod
     def setUpTestData(cls) -> None:
         build_demo(seed=SEED, residents=200, out=io.StringIO(), migrate=False)

@@ -1,0 +1,210 @@
+"""A year's closure metrics for the whole district on PostgreSQL, 1 000 000 cases
+(``--quick``: 100 000): ``civicgrid.cases.metrics.case_metrics`` (scoped; counts and rates,
+percentile_cont medians and p90s, the repeat-complaint EXISTS) vs the raw GROUP BY
+(``SELECT category_id, count(*), count(closed_at) ... GROUP BY category_id``) over the same
+rows. Its parts are timed too (counts, percentiles, repeat complaints).
+
+Starts a throw-away PostgreSQL cluster (tools/run_tests.ThrowawayCluster), migrates it and
+generates the cases with one INSERT ... SELECT FROM generate_series. Best of 5 rounds.
+Target: under 300 ms. Runs in a child process so database settings never collide.
+
+    python bench/bench_case_metrics.py [--quick]   (or: make bench BENCH_ARGS="case_metrics")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(quick: bool) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_tests import ThrowawayCluster, postgres_bindir  # type: ignore[import-not-found]
+
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise RuntimeError("no PostgreSQL 15+ initdb found (apt-get install postgresql)")
+    cluster = ThrowawayCluster(bindir)
+    try:
+        url = cluster.start()
+        cluster._run(
+            str(bindir / "createdb"), "-h", str(cluster.sock), "-p", str(cluster.port), "-U", "postgres", "civicgrid"
+        )
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--child"] + (["--quick"] if quick else [])
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": url}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    finally:
+        cluster.stop()
+    lines = proc.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print(line, flush=True)
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"bench_case_metrics child failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    return json.loads(lines[-1])  # type: ignore[no-any-return]
+
+
+# Column values of the generated rows (SQL over generate_series' i and a few randoms).
+EXPRESSIONS = {
+    "tracking_code": "'B' || lpad(i::text, 9, '0')",
+    "title": "'路灯不亮'",
+    "description": "'小区门口路灯连续三晚不亮'",
+    "category_id": "(%(cats)s)[1 + (i %% %(ncats)s)]",
+    "priority": "'normal'",
+    "channel": "'hotline'",
+    "status": "CASE WHEN r1 < 0.987 THEN (CASE WHEN r3 < 0.75 THEN 'evaluated' ELSE 'closed' END) ELSE 'handling' END",
+    "version": "5",
+    "area_code": "(%(grids)s)[1 + (i %% %(ngrids)s)]",
+    "current_tier": "'grid'",
+    "in_manual_queue": "false",
+    "reporter_name": "''",
+    "address": "''",
+    "reporter_phone_cipher": "''",
+    "reporter_phone_masked": "''",
+    "reporter_phone_digest": "md5(((i::bigint * 7919) %% %(callers)s)::text)",
+    "outcome": "CASE WHEN r1 < 0.987 THEN 'fixed' ELSE '' END",
+    "not_accepted_reason": "''",
+    "satisfaction": "CASE WHEN r1 < 0.987 AND r3 < 0.75 THEN (CASE WHEN r2 < 0.95 THEN 5 ELSE 2 END) END",
+    "resolved": "CASE WHEN r1 < 0.987 AND r3 < 0.75 THEN r2 < 0.96 END",
+    "received_at": "t0",
+    "registered_at": "t0 + interval '2 minutes'",
+    "dispatched_at": "t0 + interval '5 minutes'",
+    "acknowledged_at": "t0 + r2 * interval '5 hours'",
+    "reported_at": "CASE WHEN r1 < 0.987 THEN t0 + interval '5 hours' + r3 * interval '100 hours' END",
+    "closed_at": "CASE WHEN r1 < 0.987 THEN t0 + interval '6 hours' + r3 * interval '100 hours' END",
+    "evaluated_at": "CASE WHEN r1 < 0.987 AND r3 < 0.75 THEN t0 + interval '200 hours' END",
+    "reopen_count": "0",
+    "rehandle_count": "CASE WHEN r4 < 0.02 THEN 1 ELSE 0 END",
+    "extension_count": "0",
+    "acknowledge_due": "t0 + interval '4 hours'",
+    "handle_due": "t0 + interval '72 hours'",
+    "close_due": "t0 + interval '120 hours'",
+    "escalation_count": "0",
+    "deadline_marks": "'{}'::jsonb",
+    "is_hidden": "false",
+    "created_at": "t0",
+    "updated_at": "t0",
+}
+
+
+def load(n: int, start: dt.datetime) -> dict[str, Any]:
+    from django.db import connection
+
+    from civicgrid.cases.models import Case, Category
+    from civicgrid.territory.enums import AreaLevel
+    from civicgrid.territory.models import Area
+
+    cats = list(Category.objects.filter(parent__isnull=False).values_list("pk", flat=True))
+    grids = list(Area.objects.filter(level=AreaLevel.GRID).values_list("code", flat=True))
+    params = {
+        "cats": "ARRAY[" + ",".join(map(str, cats)) + "]",
+        "ncats": len(cats),
+        "grids": "ARRAY[" + ",".join(f"'{g}'" for g in grids) + "]",
+        "ngrids": len(grids),
+        "callers": n // 3,
+    }
+    columns, values = [], []
+    for f in Case._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        col = str(f.column)
+        if f.name in EXPRESSIONS or col in EXPRESSIONS:
+            columns.append(col)
+            values.append(EXPRESSIONS.get(f.name) or EXPRESSIONS[str(col)])
+        elif not f.null:
+            columns.append(col)  # any other NOT NULL text column: empty
+            values.append("''")
+    sql = (
+        f"INSERT INTO {Case._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join((v % params).replace('%', '%%') for v in values)} FROM ("
+        "  SELECT i, %s::timestamptz + (i::float8 / %s) * interval '365 days' AS t0,"
+        "         random() AS r1, random() AS r2, random() AS r3, random() AS r4"
+        "  FROM generate_series(1, %s) AS i) AS g"
+    )
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(sql, [start, n, n])
+        cur.execute(f"VACUUM ANALYZE {Case._meta.db_table}")
+    return {"load_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def child(quick: bool) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from civicgrid.accounts.enums import Role
+    from civicgrid.cases import metrics as m
+    from civicgrid.testing.factories import build_sample_district, make_user
+
+    n = 100_000 if quick else 1_000_000
+    district = build_sample_district()
+    leader = make_user(Role.LEADER, district.district, username="bench-leader")
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    end = start + dt.timedelta(days=365)
+    loaded = load(n, start)
+
+    def subject() -> Any:
+        return m.case_metrics(leader, start=start, end=end)
+
+    def baseline() -> Any:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT category_id, count(*), count(closed_at) FROM cases_case "
+                "WHERE received_at >= %s AND received_at < %s GROUP BY category_id",
+                [start, end],
+            )
+            return cur.fetchall()
+
+    qs = m.base_queryset(leader, start=start, end=end)
+    parts = {
+        "counts_and_percentiles": lambda: m._counts_and_percentiles(qs),
+        "repeat": lambda: m._repeat_count(qs),
+    }
+    best = {"subject": float("inf"), "baseline": float("inf"), **{k: float("inf") for k in parts}}
+    subject()
+    baseline()
+    for _round in range(5):
+        for name, fn in [("subject", subject), ("baseline", baseline), *parts.items()]:
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    result = subject()
+    ms = {k: round(v * 1000, 1) for k, v in best.items()}
+    figures = {
+        "cases": n,
+        **loaded,
+        "received": result.received,
+        "closure_rate": result.closure_rate,
+        "case_metrics_ms": ms["subject"],
+        "raw_group_by_ms": ms["baseline"],
+        "ratio": round(best["subject"] / best["baseline"], 2),
+        "parts_ms": {k: ms[k] for k in parts},
+        "target_ms": 300,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(
+        f"case metrics ({n} cases, one year, whole district, PostgreSQL): case_metrics {ms['subject']} ms "
+        f"vs raw GROUP BY {ms['baseline']} ms: ratio {figures['ratio']}x (target < 300 ms); parts "
+        f"{figures['parts_ms']}",
+        flush=True,
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    if "--child" in sys.argv:
+        print(json.dumps(child("--quick" in sys.argv)))
+    else:
+        print(json.dumps(main("--quick" in sys.argv), ensure_ascii=False, indent=2))

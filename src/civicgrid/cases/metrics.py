@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek

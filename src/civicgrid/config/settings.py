@@ -89,7 +89,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "civicgrid.accounts.context_processors.navigation",
                 # notifications helper: the unread badge in the nav (lazy COUNT)
-                "civicgrid.notifications.context_processors.unread_notifications",
             ],
         },
     }
@@ -272,7 +271,9 @@ if REDIS_URL:
 CASES_WEBHOOK_TOLERANCE_SECONDS = env_int("CIVICGRID_WEBHOOK_TOLERANCE_SECONDS", 300)
 # Shown in the Open311 discovery document.
 OPEN311_CONTACT = os.environ.get("CIVICGRID_OPEN311_CONTACT", "玉泉区网格化服务管理指挥中心 960116")
-OPEN311_KEY_SERVICE = os.environ.get("CIVICGRID_OPEN311_KEY_SERVICE", "api_key 由平台管理员用 civicgrid apikey create 签发")
+OPEN311_KEY_SERVICE = os.environ.get(
+    "CIVICGRID_OPEN311_KEY_SERVICE", "api_key 由平台管理员用 civicgrid apikey create 签发"
+)
 
 LOGGING = {
     "version": 1,

@@ -15,8 +15,10 @@ urlpatterns = [
     path("people/", include("civicgrid.people.urls")),
     path("audit/", include("civicgrid.audit.urls")),
     path("cases/", include("civicgrid.cases.urls")),
-    path("open311/v2/", include("civicgrid.cases.open311.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
+    path("open311/v2/", include("civicgrid.cases.open311.urls")),
+    # The resident's pages at short addresses (printed on receipts and posters).
+    path("", include("civicgrid.cases.public_urls")),
     path("media/<path:path>", static_serve, {"document_root": settings.MEDIA_ROOT}),
 ]
 

@@ -62,8 +62,14 @@ def test_home_shows_the_scope_overview_and_groups_of_its_own_community_only(
     for i, community in enumerate((mine, mine, other)):
         grid = next(g for g in district.grids if g.parent_id == community.pk)
         person = Person.objects.create(
-            name=f"居民{i}", gender="female", birth_date="1950-01-01", id_number_cipher="x",
-            id_number_masked="x", id_number_digest=f"d{i}", grid=grid, area_code=grid.code,
+            name=f"居民{i}",
+            gender="female",
+            birth_date="1950-01-01",
+            id_number_cipher="x",
+            id_number_masked="x",
+            id_number_digest=f"d{i}",
+            grid=grid,
+            area_code=grid.code,
         )
         PersonTag.objects.create(person=person, kind="elderly")
     client.force_login(user_factory(Role.COMMUNITY_WORKER, mine, username="home-kpi"))

@@ -339,3 +339,9 @@ def test_resident_rates_a_closed_case(client: Client, world: World) -> None:
     event = CaseEvent.objects.filter(case=case).last()
     assert event is not None and event.actor is None and event.actor_label == "反映人"
     assert "4 / 5" in client.get(url).content.decode()
+
+
+def test_resident_pages_answer_at_the_site_root(client, db):
+    assert client.get("/report/").status_code == 200
+    assert client.get("/track/").status_code == 200
+    assert client.get("/track/NO-SUCH-CODE/").status_code == 404

@@ -5,13 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, gettext_lazy
 
+from civicgrid.accounts.permissions import is_read_only
 from civicgrid.accounts.scope import ScopedAdminMixin
-from civicgrid.audit.admin_mixins import AuditedAdminMixin
-from civicgrid.cases.models import Case, CaseEvent, Category, ResponseTemplate, RoutingRule
+from civicgrid.audit.admin_mixins import AuditedAdminMixin, admin_allowed
+from civicgrid.audit.diff import Snapshot, model_diff, snapshot
+from civicgrid.audit.enums import AuditAction
+from civicgrid.audit.services import audit_record
+from civicgrid.cases import apikeys, webhooks
+from civicgrid.cases.models import (
+    ApiKey,
+    Case,
+    CaseEvent,
+    Category,
+    CategoryAttribute,
+    ResponseTemplate,
+    RoutingRule,
+    WebhookSource,
+)
 from civicgrid.cases.permissions import CaseCapability
+from civicgrid.common import crypto
 
 
 @admin.register(Category)
@@ -28,6 +48,12 @@ class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: cases keep their category
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[InlineModelAdmin]]:  # type: ignore[type-arg]
+        return [CategoryAttributeInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        audited_formset_save(self, request, formset)
 
 
 @admin.register(RoutingRule)
@@ -93,3 +119,211 @@ class CaseAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- machine intake: category attributes, API keys, alert webhook sources ----------------------
+
+
+def _admin_can_write(request: HttpRequest) -> bool:
+    return not is_read_only(request.user) and admin_allowed(request.user, CaseCapability.ADMIN)
+
+
+def audited_formset_save(model_admin: Any, request: HttpRequest, formset: Any) -> None:
+    """Save an inline formset and leave one masked audit record per added, changed or deleted
+    row (AuditedAdminMixin records only the parent object)."""
+    if not _admin_can_write(request):
+        raise PermissionDenied
+    before: dict[int, Snapshot | None] = {}
+    for form in formset.initial_forms:
+        instance = form.instance
+        if instance.pk is not None:
+            before[id(instance)] = snapshot(type(instance)._default_manager.filter(pk=instance.pk).first())
+    # The deleted rows lose their pk when deleted: keep what the record needs first.
+    labels = {
+        id(form.instance): (str(form.instance.pk), str(form.instance)[:200])
+        for form in formset.initial_forms
+        if form.instance.pk is not None
+    }
+    formset.save()
+    parent = formset.instance
+    area_code = model_admin.audit_area_code(parent) if hasattr(model_admin, "audit_area_code") else ""
+    for obj in formset.new_objects:
+        audit_record(
+            action=AuditAction.CREATE,
+            obj=obj,
+            area_code=area_code,
+            changes=model_diff(None, obj),
+            message="admin",
+            actor=request.user,
+        )
+    for obj, _fields in formset.changed_objects:
+        changes = model_diff(before.get(id(obj)), obj)
+        if changes:
+            audit_record(
+                action=AuditAction.UPDATE,
+                obj=obj,
+                area_code=area_code,
+                changes=changes,
+                message="admin",
+                actor=request.user,
+            )
+    for obj in formset.deleted_objects:
+        object_id, object_repr = labels.get(id(obj), ("", str(obj)[:200]))
+        audit_record(
+            action=AuditAction.DELETE,
+            object_type=obj._meta.label_lower,
+            object_id=object_id,
+            object_repr=object_repr,
+            area_code=area_code,
+            changes=model_diff(before.get(id(obj)), None),
+            message="admin",
+            actor=request.user,
+        )
+
+
+class CategoryAttributeInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The Open311 service-definition questions of a category. Inline permissions follow
+    the cases.admin capability (not Django's per-model permission rows)."""
+
+    model = CategoryAttribute
+    extra = 0
+    fields = ("order", "code", "datatype", "required", "variable", "description", "datatype_description", "values")
+    ordering = ("order", "id")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_allowed(request.user, CaseCapability.ADMIN)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _admin_can_write(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _admin_can_write(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _admin_can_write(request)
+
+
+class ApiKeyActiveFilter(admin.SimpleListFilter):
+    title = gettext_lazy("状态")
+    parameter_name = "active"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1", gettext("有效")), ("0", gettext("已吊销"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "1":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "0":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: keys are issued with ``civicgrid apikey create`` (the plaintext is shown once
+    there) and revoked here through ``apikeys.apikey_revoke``. The hash is never shown."""
+
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
+    list_display = ("name", "prefix", "active", "rate_per_minute", "last_used_at", "created_at", "revoked_at")
+    list_filter = (ApiKeyActiveFilter,)
+    search_fields = ("name", "prefix")
+    fields = ("name", "prefix", "rate_per_minute", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke_keys",)
+    list_per_page = 100
+
+    @admin.display(description=gettext_lazy("有效"), boolean=True)
+    def active(self, obj: ApiKey) -> bool:
+        return obj.is_active
+
+    @admin.action(description=gettext_lazy("吊销所选密钥"), permissions=["revoke"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        revoked = 0
+        for prefix in queryset.filter(revoked_at__isnull=True).values_list("prefix", flat=True):
+            apikeys.apikey_revoke(prefix=prefix)
+            revoked += 1
+        self.message_user(request, gettext("已吊销 %(n)d 个密钥") % {"n": revoked}, messages.SUCCESS)
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return self._can_write(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # issued by the command, which shows the key once
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: intake records keep their key
+
+
+class WebhookSourceForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The signing secret is write-only: an empty password field that, when filled, replaces
+    the stored (encrypted) secret. Mapped category codes must be active categories."""
+
+    new_secret = forms.CharField(
+        label=gettext_lazy("签名密钥"),
+        required=False,
+        min_length=16,
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=gettext_lazy("至少16个字符。已保存的密钥不会显示; 留空则保持不变。"),
+    )
+
+    class Meta:
+        model = WebhookSource
+        fields = ("name", "label", "is_active", "category_map", "default_category")
+
+    def clean_category_map(self) -> dict[str, str]:
+        value = self.cleaned_data.get("category_map") or {}
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip() for k, v in value.items()
+        ):
+            raise ValidationError(gettext('事件类别对照应为 {"事件类型": "类别编码"} 形式'))
+        unknown = sorted(set(value.values()) - _active_category_codes(value.values()))
+        if unknown:
+            raise ValidationError(gettext("类别编码不存在或已停用: %(codes)s") % {"codes": ", ".join(unknown)})
+        return {k.strip(): v.strip() for k, v in value.items()}
+
+    def clean_default_category(self) -> str:
+        code = str(self.cleaned_data.get("default_category") or "").strip()
+        if code and code not in _active_category_codes([code]):
+            raise ValidationError(gettext("类别编码不存在或已停用: %(codes)s") % {"codes": code})
+        return code
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is None and not cleaned.get("new_secret") and "new_secret" not in self.errors:
+            self.add_error("new_secret", gettext("新建接入源必须设置签名密钥"))
+        return cleaned
+
+
+def _active_category_codes(codes: Any) -> set[str]:
+    return set(Category.objects.filter(code__in=list(codes), is_active=True).values_list("code", flat=True))
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
+    form = WebhookSourceForm
+    list_display = ("name", "label", "is_active", "mapping", "default_category", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "label")
+    fields = ("name", "label", "is_active", "category_map", "default_category", "new_secret")
+    list_per_page = 100
+
+    @admin.display(description=gettext_lazy("事件类别对照"))
+    def mapping(self, obj: WebhookSource) -> str:
+        return ", ".join(f"{k}→{v}" for k, v in sorted((obj.category_map or {}).items()))
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        secret = form.cleaned_data.get("new_secret")
+        if secret:
+            obj.secret_cipher = crypto.encrypt(secret, context=webhooks.SECRET_CONTEXT)
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: deliveries keep their source

@@ -33,6 +33,9 @@ class Capability(models.TextChoices):
     CASES_HANDLE = "cases.handle"
     CASES_VERIFY = "cases.verify"
     CASES_ADMIN = "cases.admin"
+    # patrols (issue 4): chiefs patrol; supervisors view patrols in their scope.
+    PATROL = "patrols.patrol"
+    VIEW_PATROLS = "patrols.view"
 
 
 _READ = {Capability.VIEW_TERRITORY, Capability.VIEW_PEOPLE}
@@ -93,6 +96,21 @@ _CASES_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 }
 ROLE_CAPABILITIES = {
     role: caps | _CASES_ROLE_CAPABILITIES.get(role, frozenset()) for role, caps in ROLE_CAPABILITIES.items()
+}
+
+# patrols (issue 4): grid, road and area chiefs patrol; streets, communities, the command
+# centre and leaders see patrols in their scope.
+_PATROLS_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.GRID_CHIEF: frozenset({Capability.PATROL}),
+    Role.ROAD_CHIEF: frozenset({Capability.PATROL}),
+    Role.AREA_CHIEF: frozenset({Capability.PATROL}),
+    Role.STREET_ADMIN: frozenset({Capability.VIEW_PATROLS}),
+    Role.COMMUNITY_WORKER: frozenset({Capability.VIEW_PATROLS}),
+    Role.COMMAND_OPERATOR: frozenset({Capability.VIEW_PATROLS}),
+    Role.LEADER: frozenset({Capability.VIEW_PATROLS}),
+}
+ROLE_CAPABILITIES = {
+    role: caps | _PATROLS_ROLE_CAPABILITIES.get(role, frozenset()) for role, caps in ROLE_CAPABILITIES.items()
 }
 
 READ_ONLY_ROLES = frozenset({Role.LEADER, Role.AUDIT_ADMIN})

@@ -64,6 +64,7 @@ def register_routers() -> None:
     from civicgrid.cases.api import router as cases_router
     from civicgrid.cases.metrics_api import router as cases_metrics_router
     from civicgrid.notifications.api import router as notifications_router
+    from civicgrid.patrols.api import router as patrols_router
     from civicgrid.people.api import router as people_router
     from civicgrid.territory.api import router as territory_router
 
@@ -74,6 +75,7 @@ def register_routers() -> None:
     api.add_router("/cases/metrics", cases_metrics_router)  # before /cases: its /{case_id} is an int
     api.add_router("/cases", cases_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/patrols", patrols_router)
 
 
 register_routers()

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "civicgrid.people",
     "civicgrid.cases",
     "civicgrid.notifications",  # notifications helper: outbox, inbox, subscriptions
+    "civicgrid.patrols",  # patrols helper (issue 4): patrols, tracks, duty
     "civicgrid.demo",
 ]
 
@@ -274,6 +275,26 @@ OPEN311_CONTACT = os.environ.get("CIVICGRID_OPEN311_CONTACT", "玉泉区网格�
 OPEN311_KEY_SERVICE = os.environ.get(
     "CIVICGRID_OPEN311_KEY_SERVICE", "api_key 由平台管理员用 civicgrid apikey create 签发"
 )
+
+# --- Patrols (patrols app, issue 4; see docs/patrols.md) ---------------------------------
+PATROLS_DEFAULT_TIMES_PER_DAY = env_int("CIVICGRID_PATROLS_TIMES_PER_DAY", 2)  # without a PatrolPolicy
+PATROLS_DEFAULT_COVERAGE_THRESHOLD = 0.8  # share of assigned roads/grids the track must cover
+PATROLS_DEFAULT_WINDOWS: list[dict[str, str]] = []  # e.g. [{"end": "10:00"}, {"start": "15:00"}]
+PATROLS_ROAD_BUFFER_M = 30  # a road chief's track covers road within this distance
+PATROLS_GRID_BUFFER_M = 50  # a grid/area chief's track covers the grid area within this distance
+PATROLS_MAX_SPEED_KMH = 25  # faster than walking or cycling between two fixes: flagged
+PATROLS_SPEED_MIN_SEGMENT_M = 20  # shorter steps are GPS jitter, not speed
+PATROLS_OUTSIDE_TOLERANCE_M = 200  # a fix farther than this from the assigned roads/grids is outside
+PATROLS_OUTSIDE_MAX_SHARE = 0.1  # more than this share of fixes outside: flagged
+PATROLS_MAX_POINTS_PER_BATCH = 10000
+PATROLS_CLOCK_SKEW_SECONDS = 120  # phone clocks may run this far ahead
+PATROLS_MAX_BACKDATE_SECONDS = 12 * 3600  # an offline start may be this old when it arrives
+PATROLS_AUTOCLOSE_INTERVAL_SECONDS = env_int("CIVICGRID_PATROLS_AUTOCLOSE_SECONDS", 300)
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULE["patrols.autoclose_stale"] = {
+        "task": "patrols.autoclose_stale",
+        "schedule": float(PATROLS_AUTOCLOSE_INTERVAL_SECONDS),
+    }
 
 LOGGING = {
     "version": 1,

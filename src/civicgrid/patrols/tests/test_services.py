@@ -180,5 +180,5 @@ def test_autoclose_runs_as_a_periodic_job_and_a_celery_task(world: PatrolWorld, 
     time_machine.move_to("2025-05-06T20:00:00+08:00", tick=False)
     services.patrol_start(worker=world.grid_chief)
     time_machine.move_to("2025-05-07T01:00:00+08:00", tick=False)
-    assert autoclose_task.delay().get() == 1
+    assert autoclose_task.apply().result == 1  # the task Celery beat runs
     assert not Patrol.objects.filter(status=PatrolStatus.ACTIVE).exists()

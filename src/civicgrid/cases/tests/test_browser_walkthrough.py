@@ -1,13 +1,10 @@
 """The browser walk-through of issue 3: an operator takes a call in the console, the case is
 routed to the grid chief, who signs for it, handles it and reports back on a phone; the
-operator verifies and closes it; the resident checks it with the tracking code and rates it.
-
-The metrics step of the issue's walk-through belongs to the metrics work: it plugs in at
-``metrics_hook`` below (called with the closed, rated case)."""
+operator verifies and closes it; the resident checks it with the tracking code and rates it;
+the metrics page then counts it (``metrics_hook``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +18,31 @@ from civicgrid.conftest import browser_login
 from civicgrid.territory.models import Compound
 from civicgrid.testing.factories import SampleDistrict
 
-# Metrics work: replace with a check that the district's figures moved (received +1,
-# closed +1, satisfaction counted), e.g. by reading the metrics page with ``page``.
-metrics_hook: Callable[[Any, Case], None] | None = None
+
+def read_metrics(page: Any) -> dict[str, float | None]:
+    """The metrics page's figures (default period: the last 183 days), by metric key."""
+    page.goto(f"{page.base_url}/cases/metrics/")
+    raw: dict[str, str] = page.eval_on_selector_all(
+        "#metrics-table tr[data-key]", "rows => Object.fromEntries(rows.map(r => [r.dataset.key, r.dataset.value]))"
+    )
+    return {key: (float(value) if value else None) for key, value in raw.items()}
+
+
+def metrics_hook(page: Any, case: Case, before: dict[str, float | None]) -> None:
+    """After the rating the district's figures moved by this one case: received, closed and
+    evaluated +1, and it counts as satisfied and resolved."""
+    after = read_metrics(page)
+    for key in ("received", "closed", "evaluated"):
+        assert after[key] == (before[key] or 0) + 1, key
+
+    def share(figures: dict[str, float | None], rate: str) -> int:
+        return round((figures[rate] or 0) * (figures["evaluated"] or 0))
+
+    assert case.satisfaction is not None and case.satisfaction >= 4 and case.resolved
+    assert share(after, "satisfaction_rate") == share(before, "satisfaction_rate") + 1
+    assert share(after, "resolution_rate") == share(before, "resolution_rate") + 1
+    shown = page.text_content("#metrics-table tr[data-key=satisfaction_rate] td") or ""
+    assert shown.endswith("%") and shown != "-"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +73,7 @@ def test_call_to_rating(page: Any, phone_page: Any, browser: Any, district: Samp
 
     # 1. The operator takes the call.
     browser_login(page, world.operator.username)
+    metrics_before = read_metrics(page)
     page.goto(f"{page.base_url}/cases/console/")
     page.fill("#id_reporter_phone", "13900139000")
     page.wait_for_selector("#caller-none")  # htmx: no earlier cases for this number
@@ -117,9 +137,8 @@ def test_call_to_rating(page: Any, phone_page: Any, browser: Any, district: Samp
     case.refresh_from_db()
     assert case.status == S.EVALUATED and case.satisfaction == 5 and case.resolved is True
 
-    # 5. The metrics move (metrics work).
-    if metrics_hook is not None:
-        metrics_hook(page, case)
+    # 5. The metrics move.
+    metrics_hook(page, case, metrics_before)
 
 
 @pytest.mark.browser

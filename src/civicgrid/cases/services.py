@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from civicgrid.accounts.models import Department, User
 from civicgrid.accounts.permissions import has_capability
@@ -55,7 +56,8 @@ IDEMPOTENCY_KEY_MAX = 64
 # Channels a member of the public or a machine may use without a staff account.
 PUBLIC_CHANNELS = frozenset({Channel.RESIDENT_WEB, Channel.OPEN311, Channel.CAMERA, Channel.API})
 
-CONFLICT_MESSAGE = "该案件已被他人更新, 请刷新后重试"
+# Marked for extraction only; translated where it is raised.
+CONFLICT_MESSAGE = gettext_noop("该案件已被他人更新, 请刷新后重试")
 
 
 def _setting(name: str, default: Any) -> Any:

@@ -23,7 +23,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.accounts.permissions import has_capability
@@ -332,7 +332,8 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
             return redirect("cases:detail", pk=pk)
-        messages.success(request, _("已上传%(n)d张照片") % {"n": len(checked)})
+        n = len(checked)
+        messages.success(request, ngettext("已上传%(n)d张照片", "已上传%(n)d张照片", n) % {"n": n})
     else:
         for errors in form.errors.values():
             for error in errors:

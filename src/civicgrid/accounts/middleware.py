@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -71,3 +71,27 @@ class PasswordExpiryMiddleware:
                     request, reverse("accounts:password_change"), messages.WARNING, _("您的密码已过期, 请修改密码。")
                 )
         return self.get_response(request)
+
+
+class HtmxAuthRedirectMiddleware:
+    """An htmx request whose answer is "log in again" or "change your password" (a redirect
+    to those pages) must move the whole window there, not swap the log-in page into a
+    fragment of the current one; htmx does that on ``HX-Redirect``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true" or response.status_code not in (301, 302, 303):
+            return response
+        location = response.get("Location", "")
+        targets = (reverse("accounts:login"), reverse("accounts:password_change"))
+        if not location.split("?")[0].endswith(targets):
+            return response
+        redirect_all = HttpResponse(status=204)
+        # Already on that page (its own nav badge asking): nothing to swap, nowhere to go.
+        current = urlsplit(request.headers.get("HX-Current-URL", "")).path
+        if current != urlsplit(location).path:
+            redirect_all["HX-Redirect"] = location
+        return redirect_all

@@ -8,17 +8,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, gettext_lazy
 
-from civicgrid.accounts.permissions import is_read_only
 from civicgrid.accounts.scope import ScopedAdminMixin
-from civicgrid.audit.admin_mixins import AuditedAdminMixin, admin_allowed
-from civicgrid.audit.diff import Snapshot, model_diff, snapshot
-from civicgrid.audit.enums import AuditAction
-from civicgrid.audit.services import audit_record
+from civicgrid.audit.admin_mixins import AuditedAdminMixin, AuditedInlineMixin
 from civicgrid.cases import apikeys, webhooks
 from civicgrid.cases.models import (
     ApiKey,
@@ -51,9 +47,6 @@ class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-a
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[InlineModelAdmin]]:  # type: ignore[type-arg]
         return [CategoryAttributeInline]
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        audited_formset_save(self, request, formset)
 
 
 @admin.register(RoutingRule)
@@ -124,83 +117,15 @@ class CaseAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type:
 # --- machine intake: category attributes, API keys, alert webhook sources ----------------------
 
 
-def _admin_can_write(request: HttpRequest) -> bool:
-    return not is_read_only(request.user) and admin_allowed(request.user, CaseCapability.ADMIN)
+class CategoryAttributeInline(AuditedInlineMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """The Open311 service-definition questions of a category."""
 
-
-def audited_formset_save(model_admin: Any, request: HttpRequest, formset: Any) -> None:
-    """Save an inline formset and leave one masked audit record per added, changed or deleted
-    row (AuditedAdminMixin records only the parent object)."""
-    if not _admin_can_write(request):
-        raise PermissionDenied
-    before: dict[int, Snapshot | None] = {}
-    for form in formset.initial_forms:
-        instance = form.instance
-        if instance.pk is not None:
-            before[id(instance)] = snapshot(type(instance)._default_manager.filter(pk=instance.pk).first())
-    # The deleted rows lose their pk when deleted: keep what the record needs first.
-    labels = {
-        id(form.instance): (str(form.instance.pk), str(form.instance)[:200])
-        for form in formset.initial_forms
-        if form.instance.pk is not None
-    }
-    formset.save()
-    parent = formset.instance
-    area_code = model_admin.audit_area_code(parent) if hasattr(model_admin, "audit_area_code") else ""
-    for obj in formset.new_objects:
-        audit_record(
-            action=AuditAction.CREATE,
-            obj=obj,
-            area_code=area_code,
-            changes=model_diff(None, obj),
-            message="admin",
-            actor=request.user,
-        )
-    for obj, _fields in formset.changed_objects:
-        changes = model_diff(before.get(id(obj)), obj)
-        if changes:
-            audit_record(
-                action=AuditAction.UPDATE,
-                obj=obj,
-                area_code=area_code,
-                changes=changes,
-                message="admin",
-                actor=request.user,
-            )
-    for obj in formset.deleted_objects:
-        object_id, object_repr = labels.get(id(obj), ("", str(obj)[:200]))
-        audit_record(
-            action=AuditAction.DELETE,
-            object_type=obj._meta.label_lower,
-            object_id=object_id,
-            object_repr=object_repr,
-            area_code=area_code,
-            changes=model_diff(before.get(id(obj)), None),
-            message="admin",
-            actor=request.user,
-        )
-
-
-class CategoryAttributeInline(admin.TabularInline):  # type: ignore[type-arg]
-    """The Open311 service-definition questions of a category. Inline permissions follow
-    the cases.admin capability (not Django's per-model permission rows)."""
-
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
     model = CategoryAttribute
     extra = 0
     fields = ("order", "code", "datatype", "required", "variable", "description", "datatype_description", "values")
     ordering = ("order", "id")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return admin_allowed(request.user, CaseCapability.ADMIN)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _admin_can_write(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _admin_can_write(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _admin_can_write(request)
 
 
 class ApiKeyActiveFilter(admin.SimpleListFilter):

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civicgrid.accounts.middleware.HtmxAuthRedirectMiddleware",
     "civicgrid.audit.middleware.RequestContextMiddleware",
     "civicgrid.accounts.middleware.IdleTimeoutMiddleware",
     "civicgrid.accounts.middleware.PasswordExpiryMiddleware",

@@ -12,6 +12,7 @@ from import_export.admin import ExportMixin
 
 from civicgrid.accounts.permissions import Capability, has_capability
 from civicgrid.accounts.scope import ScopedAdminMixin
+from civicgrid.audit.admin_mixins import AuditedInlineMixin, audited_formset_save
 from civicgrid.people import services
 from civicgrid.people.models import ImportJob, Person, PersonTag
 
@@ -44,7 +45,9 @@ class PersonMaskedResource(resources.ModelResource):  # type: ignore[misc]
         export_order = fields
 
 
-class PersonTagInline(admin.TabularInline):  # type: ignore[type-arg]
+class PersonTagInline(AuditedInlineMixin, admin.TabularInline):  # type: ignore[type-arg]
+    admin_view_capability = Capability.VIEW_PEOPLE
+    admin_edit_capability = Capability.EDIT_PEOPLE
     model = PersonTag
     extra = 0
     fields = ("kind", "disability_category", "disability_level", "note")
@@ -113,6 +116,10 @@ class PersonAdmin(ExportMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ign
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser or has_capability(request.user, Capability.EDIT_PEOPLE))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Tag rows edited inline are audited one by one, like every other admin change.
+        audited_formset_save(self, request, formset, can_write=self.has_change_permission(request))
 
     def save_model(self, request: HttpRequest, obj: Person, form: Any, change: bool) -> None:
         # Route through the audited service (validation, scope, masked diff).

@@ -41,3 +41,33 @@ def test_idle_timeout_on_api_gives_401(client, district, user_factory):
     with time_machine.travel(start + datetime.timedelta(minutes=31), tick=False):
         response = client.get("/api/audit/events")
         assert response.status_code == 401
+
+
+def test_htmx_request_with_expired_password_moves_the_whole_window(client, district, user_factory):
+    user = user_factory(Role.COMMUNITY_WORKER, district.communities[0], username="hx-expired")
+    user.password_changed_at = timezone.now() - datetime.timedelta(days=365)
+    user.save(update_fields=["password_changed_at"])
+    client.force_login(user)
+    response = client.get("/notifications/badge/", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].endswith("/password/change/")
+    # Without htmx the ordinary redirect stays.
+    assert client.get("/notifications/badge/").status_code == 302
+
+
+def test_htmx_request_after_logout_is_sent_to_login(client, db):
+    response = client.get("/notifications/badge/", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert "/login/" in response["HX-Redirect"]
+
+
+def test_htmx_request_from_the_target_page_itself_does_not_loop(client, district, user_factory):
+    user = user_factory(Role.COMMUNITY_WORKER, district.communities[0], username="hx-loop")
+    user.password_changed_at = timezone.now() - datetime.timedelta(days=365)
+    user.save(update_fields=["password_changed_at"])
+    client.force_login(user)
+    response = client.get(
+        "/notifications/badge/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/password/change/"},
+    )
+    assert response.status_code == 204 and "HX-Redirect" not in response

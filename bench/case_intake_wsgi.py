@@ -1,0 +1,91 @@
+"""Benchmark-only WSGI entry point: CivicGrid's WSGI application plus two baseline endpoints.
+
+(Deliberately not named bench_*.py: bench/run.py runs every bench_*.py as a benchmark.)
+
+Served by gunicorn in bench/bench_case_intake.py only (never by ``civicgrid serve``), so the
+product's URLs and code stay unchanged. Everything except the two paths below goes to the real
+application (``civicgrid.config.wsgi.application``):
+
+- ``/bench/empty``: answers ``{}`` at once (no Django, no database): the HTTP floor of the
+  same server, the same workers and the same client.
+- ``/bench/insert-one`` (POST): inserts one 200-byte row into ``bench_insert_one`` in its own
+  transaction through ``django.db.connection`` (raw DB-API ``INSERT``; ``BEGIN IMMEDIATE`` on
+  SQLite, as the product configures it) and commits: the database's commit limit. It handles
+  the connection as a Django request does (``close_old_connections`` before and after, so
+  SQLite opens one per request with CONN_MAX_AGE=0 and PostgreSQL keeps it).
+
+Both read and discard the request body, so the client can send them the same JSON it posts to
+the intake API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
+
+from django.db import close_old_connections, connection, transaction
+
+from civicgrid.config.wsgi import application as civicgrid_application
+
+BENCH_TABLE = "bench_insert_one"
+ROW_PAYLOAD = "x" * 200  # the 200-byte row
+EMPTY_PATH = "/bench/empty"
+INSERT_PATH = "/bench/insert-one"
+
+StartResponse = Callable[..., Any]
+
+
+def create_bench_table() -> None:
+    """Create the baseline's table (idempotent); call it once before the server starts."""
+    if connection.vendor == "postgresql":
+        ddl = f"CREATE TABLE IF NOT EXISTS {BENCH_TABLE} (id bigserial PRIMARY KEY, payload text NOT NULL)"
+    else:
+        ddl = f"CREATE TABLE IF NOT EXISTS {BENCH_TABLE} (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)"
+    with connection.cursor() as cur:
+        cur.execute(ddl)
+
+
+def bench_row_count() -> int:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {BENCH_TABLE}")
+        return int(cur.fetchone()[0])
+
+
+def _drain(environ: dict[str, Any]) -> None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        environ["wsgi.input"].read(length)
+
+
+def _reply(start_response: StartResponse, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _insert_one() -> None:
+    close_old_connections()
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {BENCH_TABLE} (payload) VALUES (%s)", [ROW_PAYLOAD])
+    finally:
+        close_old_connections()
+
+
+def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    path = environ.get("PATH_INFO", "")
+    if path == EMPTY_PATH:
+        _drain(environ)
+        return _reply(start_response, "200 OK", b"{}")
+    if path == INSERT_PATH:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _reply(start_response, "405 Method Not Allowed", b'{"error": "POST only"}')
+        _drain(environ)
+        _insert_one()
+        return _reply(start_response, "201 Created", b"{}")
+    return civicgrid_application(environ, start_response)  # type: ignore[no-any-return]

@@ -41,7 +41,7 @@ def _require_view(request: HttpRequest) -> None:
     "/",
     response={201: CaseOut, 200: CaseOut},
     summary="受理案件 (Idempotency-Key 防重复提交)",
-    auth=[SessionAuth(), ApiKeyAuth()],
+    auth=[ApiKeyAuth(), SessionAuth()],  # a key first: a key-only client has no CSRF token
 )
 def intake(
     request: HttpRequest,

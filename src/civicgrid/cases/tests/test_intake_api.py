@@ -133,3 +133,11 @@ def test_openapi_documents_the_intake_endpoints(client: Client) -> None:
         op = schema["paths"][path]["post"]
         assert op["summary"] and op["security"], path
     assert "X-Api-Key" in str(schema["components"]["securitySchemes"])
+
+
+def test_api_key_client_needs_no_csrf_token(world: World) -> None:
+    # A real HTTP client (CSRF enforced, as in production) with only its key.
+    strict = Client(enforce_csrf_checks=True)
+    key = apikeys.apikey_create(name="外部系统").plaintext
+    response = post(strict, "/api/cases/", body(world), **{"X-Api-Key": key, "Idempotency-Key": "csrf-1"})
+    assert response.status_code == 201, response.content

@@ -62,6 +62,8 @@ class CaseAction(models.TextChoices):
     DEADLINE_WARNING = "deadline_warning", _("临期预警")
     DEADLINE_OVERDUE = "deadline_overdue", _("超期")
     COMMENT = "comment", _("备注")
+    PHOTO_HIDDEN = "photo_hidden", _("照片已隐藏")
+    PHOTO_SHOWN = "photo_shown", _("照片已恢复公开")
 
 
 class Channel(models.TextChoices):

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from civicgrid.accounts.models import Department
 from civicgrid.accounts.scope import scope_queryset, user_scope_code
 from civicgrid.cases import selectors
 from civicgrid.cases.enums import OPEN_STATUSES
-from civicgrid.cases.models import Case, CasePhoto
+from civicgrid.cases.models import Case, CasePhoto, Category, ResponseTemplate
 from civicgrid.territory.geo import to_shape
 from civicgrid.territory.models import Area, Building, Compound, RoadSegment
 
@@ -130,6 +130,25 @@ def case_photos(case: Case, *, public: bool = False) -> list[CasePhoto]:
     if public:
         qs = qs.filter(is_public=True)
     return list(qs.order_by("created_at", "id"))
+
+
+RESPONSE_TEMPLATE_LIMIT = 200
+
+
+def response_templates(category: Category | None) -> list[ResponseTemplate]:
+    """Active canned replies (常用回复) for a case of ``category``: those of the category, of its
+    parent category, and the general ones (no category); specific ones first. One query."""
+    ids = [c for c in (getattr(category, "pk", None), getattr(category, "parent_id", None)) if c]
+    qs = ResponseTemplate.objects.filter(Q(category__isnull=True) | Q(category_id__in=ids), is_active=True)
+    items = list(qs.order_by("title", "id")[:RESPONSE_TEMPLATE_LIMIT])
+    return sorted(items, key=lambda t: t.category_id is None)
+
+
+def console_response_templates() -> list[ResponseTemplate]:
+    """Every active canned reply, with its category (the console filters them by the category
+    chosen in the form). One query."""
+    qs = ResponseTemplate.objects.filter(is_active=True).select_related("category")
+    return list(qs.order_by("title", "id")[:RESPONSE_TEMPLATE_LIMIT])
 
 
 def photo_get(user: Any, pk: int) -> CasePhoto:

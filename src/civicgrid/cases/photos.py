@@ -9,7 +9,9 @@ and returns a ``CheckedPhoto`` with two freshly encoded copies:
 - the public copy: re-encoded from the pixels only (orientation applied first), with NO EXIF,
   no ICC/XMP/text chunks: nothing but the picture, under MEDIA_ROOT.
 
-``photo_add(*, actor, case, checked, kind)`` stores both copies and writes an audit record."""
+``photo_add(*, actor, case, checked, kind)`` stores both copies and writes an audit record.
+``case_photo_set_public(*, actor, photo, is_public, reason)`` hides a photo from the public
+(tracking page) or shows it again: moderation right, scoped, audited, on the timeline."""
 
 from __future__ import annotations
 
@@ -27,9 +29,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from civicgrid.accounts.scope import ensure_in_scope
+from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
+from civicgrid.cases import selectors, services
+from civicgrid.cases.enums import CaseAction
 from civicgrid.cases.models import Case, CasePhoto, PhotoKind
+from civicgrid.common.errors import Forbidden, NotFound
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 JPEG_QUALITY = 85
@@ -167,3 +174,66 @@ def photo_add(*, actor: Any, case: Case, checked: CheckedPhoto, kind: str = Phot
         actor_label="" if user else _("反映人"),
     )
     return photo
+
+
+def _rename_public_copy(photo: CasePhoto) -> None:
+    """Give the public copy a fresh random name, so a URL seen while it was public stops
+    working (MEDIA_ROOT is served to anyone); the old file goes once the change is committed."""
+    old_name = photo.public_image.name
+    if not old_name:
+        return
+    storage = photo.public_image.storage
+    try:
+        with storage.open(old_name, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return
+    extension = old_name.rsplit(".", 1)[-1] if "." in old_name else "jpg"
+    photo.public_image.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
+    transaction.on_commit(lambda: storage.delete(old_name))
+
+
+@transaction.atomic
+def case_photo_set_public(*, actor: Any, photo: CasePhoto | int, is_public: bool, reason: str) -> CasePhoto:
+    """Hide a case photo from the public (tracking page, public copies) or show it again.
+    Needs the moderation right (``services.can_moderate``, as ``case_moderate``) within the
+    case's territory; NotFound when the actor cannot read the case. The reason is required;
+    one timeline event (照片已隐藏 / 照片已恢复公开, not shown to the public) and one audit record.
+    Setting the current value again changes nothing."""
+    ensure_can_write(actor)
+    pk = photo.pk if isinstance(photo, CasePhoto) else int(photo)
+    current = CasePhoto.objects.select_for_update().filter(pk=pk).first()
+    if current is None:
+        raise NotFound(_("照片不存在"))
+    case = selectors.case_get(actor, current.case_id)
+    if not services.can_moderate(actor):
+        raise Forbidden(_("您没有审核照片的权限"))
+    ensure_in_scope(actor, case.area_code)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写原因")})
+    if len(reason) > services.NOTE_MAX:
+        raise ValidationError({"reason": _("原因不能超过%(n)d个字") % {"n": services.NOTE_MAX}})
+    is_public = bool(is_public)
+    if current.is_public == is_public:
+        return current
+    fields = ["is_public"]
+    if not is_public:
+        _rename_public_copy(current)
+        fields.append("public_image")
+    current.is_public = is_public
+    current.save(update_fields=fields)
+    change = {"before": not is_public, "after": is_public}
+    services._record_event(
+        case=case,
+        actor=actor,
+        action=CaseAction.PHOTO_SHOWN if is_public else CaseAction.PHOTO_HIDDEN,
+        from_status=case.status,
+        to_status=case.status,
+        note=reason,
+        data={"photo": {"id": current.pk, "kind": current.kind, "is_public": is_public}},
+        changes={"photo_id": {"before": current.pk, "after": current.pk}, "photo_is_public": change},
+        audit_action=AuditAction.UPDATE,
+        is_transition=False,
+    )
+    return current

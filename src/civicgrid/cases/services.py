@@ -811,12 +811,17 @@ MODERATED_FIELDS = ("title", "description", "category", "lon", "lat", "address",
 
 
 @transaction.atomic
+def can_moderate(actor: Any) -> bool:
+    """The moderation right (correct a report, hide it or its photos): dispatch or verify."""
+    return has_capability(actor, CaseCapability.DISPATCH) or has_capability(actor, CaseCapability.VERIFY)
+
+
 def case_moderate(*, actor: Any, case: Case | int, expected_version: int, reason: str, **changes: Any) -> Case:
     """Staff correct a report's text, location, category or priority, or hide it from the
     public. The status does not change; the original values are kept in the event's data."""
     ensure_can_write(actor)
     current = _load(case)
-    if not (has_capability(actor, CaseCapability.DISPATCH) or has_capability(actor, CaseCapability.VERIFY)):
+    if not can_moderate(actor):
         raise Forbidden(_("您没有审核修改案件的权限"))
     ensure_in_scope(actor, current.area_code)
     if current.version != expected_version:
@@ -907,6 +912,7 @@ def case_owner_ok(case: Case) -> bool:
 from civicgrid.cases.selectors import case_find_by_caller_phone, case_possible_duplicates  # noqa: E402
 
 __all__ = [
+    "can_moderate",
     "case_dispatch",
     "case_evaluate_by_resident",
     "case_find_by_caller_phone",

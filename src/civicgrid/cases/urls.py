@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<int:pk>/act/", views.act, name="act"),
     path("<int:pk>/photos/", views.photo_upload, name="photo_upload"),
     path("photos/<int:photo_id>/", views.photo_file, name="photo_file"),
+    path("photos/<int:photo_id>/visibility/", views.photo_visibility, name="photo_visibility"),
     path("console/", views.console, name="console"),
     path("console/caller/", views.console_caller, name="console_caller"),
     path("console/duplicates/", views.console_duplicates, name="console_duplicates"),

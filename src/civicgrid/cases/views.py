@@ -41,7 +41,7 @@ from civicgrid.cases.forms import (
 )
 from civicgrid.cases.models import Case, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.common.errors import Conflict, DomainError, NotFound
+from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 
 View = Callable[..., HttpResponseBase]
 PAGE_SIZE = 25
@@ -70,6 +70,10 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     A.REQUEST_EXTENSION: ("hours",),
 }
 NOTE_REQUIRED = workflow.REASON_REQUIRED | {A.REPORT_BACK, A.ANSWER_DIRECTLY, A.REQUEST_EXTENSION}
+# Actions whose note is a reply or a reason: their form offers the canned replies (常用回复).
+TEMPLATE_ACTIONS = frozenset(
+    {A.REPORT_BACK, A.ANSWER_DIRECTLY, A.VERIFY_FAIL, A.RETURN_TO_DISPATCHER, A.REFUSE_TRANSFER, A.NOT_ACCEPT}
+)
 
 
 def cases_view(capability: str) -> Callable[[View], View]:
@@ -144,6 +148,7 @@ def _action_forms(request: HttpRequest, case: Case) -> list[dict[str, Any]]:
                 "label": workflow.action_label(code),
                 "fields": ACTION_FIELDS.get(code, ()),
                 "note_required": code in NOTE_REQUIRED,
+                "templates": code in TEMPLATE_ACTIONS,
             }
         )
     return forms
@@ -152,7 +157,9 @@ def _action_forms(request: HttpRequest, case: Case) -> list[dict[str, Any]]:
 def _actions_context(request: HttpRequest, case: Case, *, error: str = "", posted: str = "") -> dict[str, Any]:
     forms = _action_forms(request, case)
     needs = {f for form in forms for f in form["fields"]}
+    with_templates = any(form["templates"] for form in forms)
     return {
+        "response_templates": page_selectors.response_templates(case.category) if with_templates else [],
         "case": case,
         "action_forms": forms,
         "error": error,
@@ -184,6 +191,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "photos": page_selectors.case_photos(case),
             "photo_form": PhotoUploadForm(),
             "can_upload": _may_upload(request.user),
+            "can_moderate_photos": services.can_moderate(request.user),
             "is_new": request.GET.get("new") == "1",
         }
     )
@@ -342,6 +350,25 @@ def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @cases_view(CaseCapability.VIEW)
+@require_POST
+def photo_visibility(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """Hide a photo from the public or show it again (moderation right; reason required)."""
+    photo = page_selectors.photo_get(request.user, photo_id)
+    is_public = request.POST.get("is_public") == "1"
+    try:
+        photos.case_photo_set_public(
+            actor=request.user, photo=photo, is_public=is_public, reason=request.POST.get("reason", "")
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+    except (ValidationError, DomainError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("照片已恢复公开") if is_public else _("照片已隐藏"))
+    return redirect(f"{reverse('cases:detail', args=[photo.case_id])}#case-photos")
+
+
+@cases_view(CaseCapability.VIEW)
 @require_GET
 def photo_file(request: HttpRequest, photo_id: int) -> FileResponse:
     """The staff copy of a photo (EXIF kept), for users who may read its case."""
@@ -412,6 +439,7 @@ def _intake_page(request: HttpRequest, channel: str) -> HttpResponse:
             "channel": channel,
             "is_hotline": channel == Channel.HOTLINE,
             "scope_code": page_selectors.map_scope_code(user),
+            "response_templates": page_selectors.console_response_templates(),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -200,7 +200,41 @@
     });
   }
 
+  // Canned replies (常用回复): picking one fills the form's note (or the console's answer).
+  function bindTemplatePicks() {
+    document.addEventListener("change", function (e) {
+      var sel = e.target;
+      if (!sel.classList || !sel.classList.contains("template-pick") || !sel.value) { return; }
+      var target = sel.dataset.target ? document.getElementById(sel.dataset.target)
+        : (sel.form && sel.form.querySelector("textarea[name=note]"));
+      if (target) {
+        target.value = sel.value;
+        target.dispatchEvent(new Event("input", { bubbles: true }));
+        target.focus();
+      }
+    });
+    // The console offers the replies of the chosen category (or its parent) and the general ones.
+    document.querySelectorAll("select.template-pick[data-filter-category]").forEach(function (sel) {
+      var cat = document.getElementById(sel.dataset.filterCategory);
+      if (!cat) { return; }
+      function filter() {
+        var opt = cat.options[cat.selectedIndex];
+        var group = opt && opt.parentElement && opt.parentElement.tagName === "OPTGROUP" ? opt.parentElement.label : "";
+        Array.prototype.forEach.call(sel.options, function (o) {
+          if (!o.value) { return; }
+          var c = o.dataset.category, g = o.dataset.group;
+          var show = !c || c === cat.value || (!!g && g === group);
+          o.hidden = !show;
+          o.disabled = !show;
+        });
+      }
+      cat.addEventListener("change", filter);
+      filter();
+    });
+  }
+
   function init() {
+    bindTemplatePicks();
     bindPlaceSearch();
     bindConsole();
     if (typeof echarts === "undefined") { return; }

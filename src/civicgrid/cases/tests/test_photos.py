@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from PIL import Image
 
 from civicgrid.audit.models import AuditEvent
@@ -16,6 +18,14 @@ from civicgrid.cases import photos
 from civicgrid.cases.models import CasePhoto
 from civicgrid.cases.tests.conftest import World
 from civicgrid.cases.tests.photo_helpers import gps_of, image_bytes, jpeg_with_gps, png_bytes, upload
+
+
+@pytest.fixture(autouse=True)
+def chinese() -> Iterator[None]:
+    """These tests read the Chinese messages; do not depend on the language an earlier test
+    on the same worker left active."""
+    with translation.override("zh-hans"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ has no EXIF (GPS above all), the staff copy keeps it."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest

@@ -16,6 +16,18 @@ CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture(autouse=True)
+def default_language() -> Iterator[None]:
+    """Every test starts in the default language (Chinese): a request in English earlier in
+    the same worker thread must not change what the next test's messages say."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_locate_index() -> Iterator[None]:
     """Each test's database is rolled back afterwards, which no signal reports: every test
     starts with a stale in-process locate index so it never answers from earlier rows."""

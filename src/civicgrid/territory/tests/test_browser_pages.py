@@ -60,6 +60,8 @@ def test_street_and_community_pages_lead_down_to_a_grid_and_back(page, district,
     page.wait_for_selector("#territory-map[data-regions='2']")
     _shot(page, "territory-community-1366")
     page.set_viewport_size({"width": 360, "height": 740})
+    # The map redraws on the window's resize event, which arrives after the viewport changes.
+    page.wait_for_function(NO_OVERFLOW, timeout=5000)
     _shot(page, "territory-community-360")
     assert page.evaluate(NO_OVERFLOW)
     page.set_viewport_size({"width": 1366, "height": 900})

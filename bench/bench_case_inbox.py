@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -38,30 +37,9 @@ SIDE = 10  # streets per district, communities per street, grids per community
 
 
 def main(quick: bool) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from run_tests import ThrowawayCluster, postgres_bindir  # type: ignore[import-not-found]
+    from pgchild import run_on_postgres
 
-    bindir = postgres_bindir()
-    if bindir is None:
-        raise RuntimeError("no PostgreSQL 15+ initdb found (apt-get install postgresql)")
-    cluster = ThrowawayCluster(bindir)
-    try:
-        url = cluster.start()
-        cluster._run(
-            str(bindir / "createdb"), "-h", str(cluster.sock), "-p", str(cluster.port), "-U", "postgres", "civicgrid"
-        )
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child"] + (["--quick"] if quick else [])
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": url}
-        env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    finally:
-        cluster.stop()
-    lines = proc.stdout.strip().splitlines()
-    for line in lines[:-1]:
-        print(line, flush=True)
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench_case_inbox child failed ({proc.returncode}): {proc.stderr[-3000:]}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    return run_on_postgres(__file__, quick)
 
 
 def _square(x0: float, y0: float, size: float) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,30 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(quick: bool) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from run_tests import ThrowawayCluster, postgres_bindir  # type: ignore[import-not-found]
+    from pgchild import run_on_postgres
 
-    bindir = postgres_bindir()
-    if bindir is None:
-        raise RuntimeError("no PostgreSQL 15+ initdb found (apt-get install postgresql)")
-    cluster = ThrowawayCluster(bindir)
-    try:
-        url = cluster.start()
-        cluster._run(
-            str(bindir / "createdb"), "-h", str(cluster.sock), "-p", str(cluster.port), "-U", "postgres", "civicgrid"
-        )
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child"] + (["--quick"] if quick else [])
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": url}
-        env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    finally:
-        cluster.stop()
-    lines = proc.stdout.strip().splitlines()
-    for line in lines[:-1]:
-        print(line, flush=True)
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench_case_metrics child failed ({proc.returncode}): {proc.stderr[-3000:]}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    return run_on_postgres(__file__, quick)
 
 
 # Column values of the generated rows (SQL over generate_series' i and a few randoms).

@@ -106,6 +106,7 @@ def case_get(user: Any, pk: int) -> Case:
     case = visible_cases(user).select_related(*LIST_RELATED, "duplicate_of", "created_by").filter(pk=pk).first()
     if case is None:
         raise NotFound(_("案件不存在或不在您的辖区范围内"))
+    case._visible_to = user.pk  # type: ignore[attr-defined]  # checked: timeline() need not ask again
     return case
 
 
@@ -125,7 +126,8 @@ def case_by_tracking_code(tracking_code: str) -> Case:
 def timeline(user: Any, case: Case | int) -> QuerySet[CaseEvent]:
     """A case's events, oldest first (the case must be visible to the user)."""
     pk = case if isinstance(case, int) else case.pk
-    case_get(user, pk)
+    if isinstance(case, int) or getattr(case, "_visible_to", None) != getattr(user, "pk", None):
+        case_get(user, pk)
     return CaseEvent.objects.filter(case_id=pk).select_related("actor").order_by("occurred_at", "id")
 
 

@@ -133,3 +133,14 @@ def test_api_scope_is_404(world: World) -> None:
     theirs = world.intake(grid=world.d.grids[4])
     assert _client(world.worker).get(f"/api/cases/{theirs.pk}").status_code == 404
     assert _client(world.other_worker).get(f"/api/cases/{theirs.pk}").status_code == 200
+
+
+def test_timeline_of_a_case_fetched_for_another_user_checks_scope_again(world: World) -> None:
+    # A Case instance checked for one user is no pass for another.
+    from civicgrid.common.errors import NotFound
+
+    case = world.intake()
+    checked = selectors.case_get(world.operator, case.pk)
+    assert len(list(selectors.timeline(world.operator, checked))) >= 1
+    with pytest.raises(NotFound):
+        selectors.timeline(world.other_worker, checked)

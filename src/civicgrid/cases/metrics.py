@@ -272,6 +272,24 @@ def _percentiles(qs: QuerySet[Case]) -> dict[str, float | None]:
     }
 
 
+def _period_queryset(
+    user: Any,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    area_code: str | None,
+    department_id: int | None,
+    category_code: str | None,
+) -> tuple[dt.datetime, dt.datetime, QuerySet[Case]]:
+    """Validate the filters and return the period's bounds and its cases (one place for all
+    the figures, so the chart, the table and the export count the same rows)."""
+    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
+    _check(user, start_at, end_at, category_code, area_code)
+    qs = base_queryset(
+        user, start=start_at, end=end_at, area_code=area_code, department_id=department_id, category_code=category_code
+    )
+    return start_at, end_at, qs
+
+
 def case_metrics(
     user: Any,
     *,
@@ -282,12 +300,8 @@ def case_metrics(
     category_code: str | None = None,
 ) -> CaseMetrics:
     """The closure metrics for a period (``end`` exclusive for datetimes, inclusive for dates)."""
-    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
-    _check(user, start_at, end_at, category_code, area_code)
     area, category = area_code or None, category_code or None
-    qs = base_queryset(
-        user, start=start_at, end=end_at, area_code=area, department_id=department_id, category_code=category
-    )
+    start_at, end_at, qs = _period_queryset(user, start, end, area, department_id, category)
     c = p = _counts_and_percentiles(qs)
     repeat = _repeat_count(qs) if c["received"] else 0
     return CaseMetrics(
@@ -339,11 +353,7 @@ def case_metrics_by_week(
     category_code: str | None = None,
 ) -> list[Breakdown]:
     """Received and closed per week (Monday, local time) of receipt: the trend chart."""
-    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
-    _check(user, start_at, end_at, category_code, area_code)
-    qs = base_queryset(
-        user, start=start_at, end=end_at, area_code=area_code, department_id=department_id, category_code=category_code
-    )
+    _start, _end, qs = _period_queryset(user, start, end, area_code, department_id, category_code)
     rows = (
         qs.annotate(week=TruncWeek("received_at"))
         .values("week")
@@ -369,11 +379,7 @@ def case_metrics_by_category(
     category_code: str | None = None,
 ) -> list[Breakdown]:
     """Received and closed per top-level category (大类): the category chart."""
-    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
-    _check(user, start_at, end_at, category_code, area_code)
-    qs = base_queryset(
-        user, start=start_at, end=end_at, area_code=area_code, department_id=department_id, category_code=category_code
-    )
+    _start, _end, qs = _period_queryset(user, start, end, area_code, department_id, category_code)
     rows = (
         qs.values("category__parent_id", "category_id")
         .annotate(received=Count("id"), closed=Count("id", filter=Q(closed_at__isnull=False)))

@@ -56,6 +56,26 @@ def password() -> str:
 # --- Browser tests (Playwright driving Debian's chromium; never a downloaded browser) ---
 
 
+def _serve_one_request_at_a_time() -> None:
+    """The live server shares the test's single in-memory SQLite connection with its request
+    threads; two requests at once on one sqlite3 connection fail at random ("not an error",
+    a lost session). A server without threads answers one request at a time and closes each
+    connection, which is all a browser test needs."""
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class SerialWSGIServer(WSGIServer):
+        def __init__(self, *args: Any, connections_override: Any = None, **kwargs: Any) -> None:
+            # Without threads the request runs in the server thread, which LiveServerThread
+            # has already given the shared connections.
+            super().__init__(*args, **kwargs)
+
+    LiveServerThread.server_class = SerialWSGIServer  # type: ignore[assignment]
+
+
+_serve_one_request_at_a_time()
+
+
 def _browser_unavailable_reason() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401

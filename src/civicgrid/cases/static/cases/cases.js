@@ -107,7 +107,11 @@
     var chart = el._chart;
     var form = document.getElementById("map-filters");
     var params = new URLSearchParams(form ? new FormData(form) : undefined);
+    // Filters can change faster than answers arrive: only the latest request may draw.
+    var seq = (el._pointsSeq || 0) + 1;
+    el._pointsSeq = seq;
     getJSON(el.dataset.points + "?" + params.toString()).then(function (body) {
+      if (seq !== el._pointsSeq) { return; }
       var data = body.points.map(function (p) {
         var state = p.overdue ? "overdue" : (p.warned ? "warned" : "ok");
         return { value: p.value, title: p.title + " · " + p.category, url: p.url, itemStyle: { color: COLORS[state] } };

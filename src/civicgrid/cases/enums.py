@@ -64,6 +64,13 @@ class CaseAction(models.TextChoices):
     COMMENT = "comment", _("备注")
     PHOTO_HIDDEN = "photo_hidden", _("照片已隐藏")
     PHOTO_SHOWN = "photo_shown", _("照片已恢复公开")
+    # Joint handling (联合处置): a co-handling department's part (timeline only; the part's own
+    # status lives in CaseAssist and changes through workflow.ASSIST_TRANSITIONS).
+    ASSIST_REQUEST = "assist_request", _("请求协办")
+    ASSIST_ACKNOWLEDGE = "assist_acknowledge", _("协办签收")
+    ASSIST_REPORT = "assist_report", _("协办反馈")
+    ASSIST_DECLINE = "assist_decline", _("协办拒绝")
+    ASSIST_CANCEL = "assist_cancel", _("撤回协办")
 
 
 class Channel(models.TextChoices):
@@ -122,3 +129,27 @@ class TargetKind(models.TextChoices):
     DEPARTMENT_KIND = "department_kind", _("部门类型(就近)")
     TIER = "tier", _("层级单位")
     MANUAL = "manual", _("指挥中心人工派遣")
+
+
+class AssistStatus(models.TextChoices):
+    """The status of one co-handling department's part of a case (协办)."""
+
+    REQUESTED = "requested", _("待签收")
+    ACKNOWLEDGED = "acknowledged", _("协办中")
+    DONE = "done", _("已反馈")
+    DECLINED = "declined", _("已拒绝")
+    CANCELLED = "cancelled", _("已撤回")
+
+
+# Parts still waiting for the co-handler (they hold up the lead's report back).
+OPEN_ASSIST_STATUSES = frozenset({AssistStatus.REQUESTED, AssistStatus.ACKNOWLEDGED})
+
+
+class AssistAction(models.TextChoices):
+    """What can be done to a part (the keys of workflow.ASSIST_TRANSITIONS, plus request)."""
+
+    REQUEST = "request", _("请求协办")
+    ACKNOWLEDGE = "acknowledge", _("签收协办")
+    REPORT = "report", _("反馈协办结果")
+    DECLINE = "decline", _("拒绝协办")
+    CANCEL = "cancel", _("撤回协办")

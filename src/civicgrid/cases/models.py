@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicgrid.accounts.enums import DepartmentKind
 from civicgrid.cases.enums import (
+    AssistStatus,
     CaseAction,
     CaseStatus,
     Channel,
@@ -567,3 +568,84 @@ class CasePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} #{self.pk}"
+
+
+# --- joint handling (联合处置; civicgrid.cases.joint writes them) ------------------------------
+
+
+class CaseAssist(models.Model):
+    """One co-handling department's part of a case (协办). The case's owner (the lead) asks a
+    linkage department for help; the department signs for its part, works it and reports it
+    back (or declines it with a reason); the lead may cancel it. ``status`` changes ONLY
+    through ``civicgrid.cases.joint`` (the table ``workflow.ASSIST_TRANSITIONS``); every change
+    bumps ``version`` (optimistic locking), writes a CaseEvent and an audit record."""
+
+    case = models.ForeignKey(Case, verbose_name=_("案件"), on_delete=models.CASCADE, related_name="assists")
+    department = models.ForeignKey(
+        "accounts.Department", verbose_name=_("协办单位"), on_delete=models.PROTECT, related_name="case_assists"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=AssistStatus.choices, default=AssistStatus.REQUESTED, editable=False
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    # The case's scope code (copied at request time): audit records and scoped reads.
+    area_code = models.CharField(_("辖区编码"), max_length=20)
+    note = models.TextField(_("协办事项"), max_length=2000)
+    response = models.TextField(_("协办结果或拒绝原因"), max_length=2000, blank=True)
+    cancel_reason = models.TextField(_("撤回原因"), max_length=2000, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("请求人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requested_assists",
+    )
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("签收人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="acknowledged_assists",
+    )
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("反馈人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responded_assists",
+    )
+    requested_at = models.DateTimeField(_("请求时间"))
+    due_at = models.DateTimeField(_("协办时限"))
+    acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"))
+
+    class Meta:
+        verbose_name = _("协办任务")
+        verbose_name_plural = _("协办任务")
+        ordering = ["requested_at", "id"]
+        indexes = [
+            models.Index(fields=["case", "requested_at"], name="caseassist_case"),
+            models.Index(fields=["department", "status", "due_at"], name="caseassist_dept_inbox"),
+        ]
+        constraints = [
+            # One open part per department and case (a declined or cancelled one may be asked again).
+            models.UniqueConstraint(
+                fields=["case", "department"],
+                condition=models.Q(status__in=["requested", "acknowledged"]),
+                name="caseassist_one_open_per_department",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} / {self.department_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        from civicgrid.cases.enums import OPEN_ASSIST_STATUSES
+
+        return self.status in OPEN_ASSIST_STATUSES

@@ -177,6 +177,9 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from exc
     context = {"job": job, "progress": import_job_progress(job)}
     if request.headers.get("HX-Request"):
+        if job.is_finished:
+            # The poll that sees the job finish also refreshes "recent imports" (out of band).
+            context.update(oob=True, jobs=selectors.import_job_list(request.user)[:10])
         return render(request, "people/_import_job.html", context)
     jobs = selectors.import_job_list(request.user)[:10]
     return render(request, "people/import.html", {**context, "form": ImportForm(), "jobs": jobs})

@@ -185,6 +185,7 @@ def test_import_page_polls_a_running_job_until_done(page, district, worker):
     cache.set(f"civicgrid:people-import:{job.pk}", {"phase": "validate", "done": 300, "total": 600}, 600)
     browser_login(page, worker.username)
     page.goto(f"{page.base_url}/people/import/{job.pk}/")
+    assert "已完成" not in page.locator("#recent-imports tr", has_text="大文件.xlsx").inner_text()
     card = page.locator("#import-job")
     assert card.get_attribute("data-status") == "validating"
     assert card.get_attribute("hx-trigger") == "every 1s"
@@ -201,6 +202,9 @@ def test_import_page_polls_a_running_job_until_done(page, district, worker):
     assert page.locator("#import-progress").get_attribute("value") == "100"
     assert "新增 600" in page.locator("#import-summary").inner_text()
     assert page.locator("#import-job").get_attribute("hx-trigger") is None  # polling stops
+    # The recent imports list follows without a reload.
+    row = page.locator("#recent-imports tr", has_text="大文件.xlsx")
+    assert "已完成" in row.inner_text() and "600" in row.inner_text()
 
 
 def test_import_of_an_invalid_file_lists_errors_by_row_and_column(page, district, worker, import_runner):

@@ -36,6 +36,13 @@ class Capability(models.TextChoices):
     # patrols (issue 4): chiefs patrol; supervisors view patrols in their scope.
     PATROL = "patrols.patrol"
     VIEW_PATROLS = "patrols.view"
+    REVIEW_PATROLS = "patrols.review"
+
+    # indicators (issue 5): departments enter their own indicators' values; admins manage
+    # the register; leaders and command staff read it.
+    VIEW_INDICATORS = "indicators.view"
+    ENTER_INDICATORS = "indicators.enter"
+    MANAGE_INDICATORS = "indicators.manage"
 
 
 _READ = {Capability.VIEW_TERRITORY, Capability.VIEW_PEOPLE}
@@ -104,13 +111,27 @@ _PATROLS_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_CHIEF: frozenset({Capability.PATROL}),
     Role.ROAD_CHIEF: frozenset({Capability.PATROL}),
     Role.AREA_CHIEF: frozenset({Capability.PATROL}),
-    Role.STREET_ADMIN: frozenset({Capability.VIEW_PATROLS}),
-    Role.COMMUNITY_WORKER: frozenset({Capability.VIEW_PATROLS}),
-    Role.COMMAND_OPERATOR: frozenset({Capability.VIEW_PATROLS}),
+    Role.STREET_ADMIN: frozenset({Capability.VIEW_PATROLS, Capability.REVIEW_PATROLS}),
+    Role.COMMUNITY_WORKER: frozenset({Capability.VIEW_PATROLS, Capability.REVIEW_PATROLS}),
+    Role.COMMAND_OPERATOR: frozenset({Capability.VIEW_PATROLS, Capability.REVIEW_PATROLS}),
     Role.LEADER: frozenset({Capability.VIEW_PATROLS}),
 }
 ROLE_CAPABILITIES = {
     role: caps | _PATROLS_ROLE_CAPABILITIES.get(role, frozenset()) for role, caps in ROLE_CAPABILITIES.items()
+}
+
+# indicators (issue 5): a department handler enters values of the indicators owned by their
+# own department (checked in indicators/services.py); the system administrator manages the
+# register and targets; leaders, the command centre and street administrators read it.
+_INDICATORS_ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.DEPARTMENT_HANDLER: frozenset({Capability.VIEW_INDICATORS, Capability.ENTER_INDICATORS}),
+    Role.SYSTEM_ADMIN: frozenset({Capability.VIEW_INDICATORS, Capability.MANAGE_INDICATORS}),
+    Role.LEADER: frozenset({Capability.VIEW_INDICATORS}),
+    Role.COMMAND_OPERATOR: frozenset({Capability.VIEW_INDICATORS}),
+    Role.STREET_ADMIN: frozenset({Capability.VIEW_INDICATORS}),
+}
+ROLE_CAPABILITIES = {
+    role: caps | _INDICATORS_ROLE_CAPABILITIES.get(role, frozenset()) for role, caps in ROLE_CAPABILITIES.items()
 }
 
 READ_ONLY_ROLES = frozenset({Role.LEADER, Role.AUDIT_ADMIN})

@@ -6,3 +6,12 @@ class PatrolStatus(models.TextChoices):
     ACTIVE = "active", _("进行中")
     ENDED = "ended", _("已结束")
     AUTO_CLOSED = "auto_closed", _("自动结束")
+
+
+class ReviewStatus(models.TextChoices):
+    """The review of a flagged (implausible) track. Unflagged tracks need none."""
+
+    NONE = "", _("无需核查")
+    PENDING = "pending", _("待核查")
+    APPROVED = "approved", _("核查通过")
+    REJECTED = "rejected", _("核查不通过")

@@ -114,3 +114,29 @@ def analyse(
         outside_points=outside,
         point_count=n,
     )
+
+
+# About 3 m at the district's latitude: invisible on a street map.
+SIMPLIFY_TOLERANCE_DEG = 0.00003
+MAX_MAP_POINTS = 300
+
+
+def simplify_track(
+    lons: Sequence[float], lats: Sequence[float], *, max_points: int = MAX_MAP_POINTS
+) -> list[list[float]]:
+    """The track as [[lon, lat], ...] for a map: Douglas-Peucker (shapely.simplify, topology not
+    preserved: a track may cross itself) at ~3 m, the tolerance doubled until at most
+    ``max_points`` remain; 6 decimals (~0.1 m)."""
+    n = len(lons)
+    if n == 0:
+        return []
+    if n == 1:
+        return [[round(float(lons[0]), 6), round(float(lats[0]), 6)]]
+    xy = np.column_stack([np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)])
+    line = shapely.linestrings(xy)
+    tolerance = SIMPLIFY_TOLERANCE_DEG
+    coords = shapely.get_coordinates(shapely.simplify(line, tolerance, preserve_topology=False))
+    while len(coords) > max_points:
+        tolerance *= 2
+        coords = shapely.get_coordinates(shapely.simplify(line, tolerance, preserve_topology=False))
+    return [[round(float(x), 6), round(float(y), 6)] for x, y in coords]

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.common.models import TimeStampedModel
-from civicgrid.patrols.enums import PatrolStatus
+from civicgrid.patrols.enums import PatrolStatus, ReviewStatus
 from civicgrid.territory.models import Duty
 
 
@@ -51,6 +51,22 @@ class Patrol(TimeStampedModel):
     counts_toward_duty = models.BooleanField(_("计入巡查任务"), default=False)
     flagged = models.BooleanField(_("待核查"), default=False)
     flag_reasons = models.JSONField(_("核查原因"), default=list, blank=True)
+    review_status = models.CharField(
+        _("核查状态"), max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.NONE, blank=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    review_note = models.CharField(_("核查意见"), max_length=500, blank=True, default="")
+    # [[lon, lat], ...]: the track simplified for maps (a few hundred points at most), written
+    # whenever the track is evaluated, so a map of a day's tracks reads no track points.
+    simplified_track = models.JSONField(_("简化轨迹"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("巡查")
@@ -60,6 +76,12 @@ class Patrol(TimeStampedModel):
             models.Index(fields=["worker", "day"]),
             models.Index(fields=["area_code", "day"]),
             models.Index(fields=["status", "day"]),
+            models.Index(fields=["day", "worker"], name="patrol_day_worker"),
+            models.Index(
+                fields=["area_code", "started_at"],
+                condition=models.Q(review_status="pending"),
+                name="patrol_review_pending",
+            ),
         ]
         constraints = [
             # One active patrol per worker, enforced by the database too (a race of two

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 
@@ -83,3 +84,44 @@ def policy_for(area_code: str) -> EffectivePolicy:
         windows=parse_windows(row.windows),
         source_code=row.area_code,
     )
+
+
+class PolicyResolver:
+    """The effective policy of many nodes from one query: every policy row at or above
+    ``root`` (its ancestors) and below it. ``for_code(code)`` then works without queries for
+    any ``code`` under ``root`` (nearest policy at or above the code wins)."""
+
+    def __init__(self, root: str) -> None:
+        from civicgrid.accounts.scope import code_range_q
+        from civicgrid.patrols.models import PatrolPolicy
+
+        prefixes = [root[:i] for i in range(1, len(root))]
+        rows = PatrolPolicy.objects.filter(code_range_q("area_code", root) | Q(area_code__in=prefixes)).values_list(
+            "area_code", "times_per_day", "coverage_threshold", "windows"
+        )
+        self._rows = {
+            code: EffectivePolicy(times, threshold, parse_windows(windows), code)
+            for code, times, threshold, windows in rows
+        }
+        self._default: EffectivePolicy | None = None
+        self._cache: dict[str, EffectivePolicy] = {}
+
+    def for_code(self, code: str) -> EffectivePolicy:
+        if code in self._cache:
+            return self._cache[code]
+        for i in range(len(code), 0, -1):
+            row = self._rows.get(code[:i])
+            if row is not None:
+                break
+        else:
+            if self._default is None:
+                self._default = default_policy()
+            row = self._default
+        self._cache[code] = row
+        return row
+
+    @property
+    def windows(self) -> set[Window]:
+        """Every window of every policy in play (and the default's)."""
+        out = {w for p in self._rows.values() for w in p.windows}
+        return out | set(default_policy().windows)

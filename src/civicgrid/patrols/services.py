@@ -16,11 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.enums import Role
+from civicgrid.accounts.permissions import Capability, require_capability
+from civicgrid.accounts.scope import ensure_in_scope
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import Conflict, DomainError, NotFound
 from civicgrid.patrols import geometry
-from civicgrid.patrols.enums import PatrolStatus
+from civicgrid.patrols.enums import PatrolStatus, ReviewStatus
 from civicgrid.patrols.models import Patrol, TrackPoint
 from civicgrid.patrols.policy import policy_for
 from civicgrid.territory.models import Duty, Responsibility
@@ -213,6 +215,20 @@ def _evaluate(patrol: Patrol) -> geometry.TrackFacts:
         TrackPoint.objects.filter(patrol=patrol).order_by("recorded_at").values_list("recorded_at", "lon", "lat")
     )
     kind, targets = _targets(patrol)
+    return _apply_facts(patrol, track, kind, targets, policy_for(patrol.area_code).coverage_threshold)
+
+
+def _apply_facts(
+    patrol: Patrol,
+    track: Sequence[tuple[dt.datetime, float, float]],
+    kind: str,
+    targets: list[Any],
+    threshold: float,
+) -> geometry.TrackFacts:
+    """Analyse ``track`` against ``targets`` and write the figures, flags, duty credit and
+    review state on ``patrol`` (not saved). A reviewer's decision stands: an approved track
+    counts when its coverage meets the threshold, a rejected one never counts; a newly
+    flagged track waits for review."""
     base = patrol.started_at
     facts = geometry.analyse(
         [p[1] for p in track],
@@ -242,14 +258,21 @@ def _evaluate(patrol: Patrol) -> geometry.TrackFacts:
                 "message": _("%(n)d 个轨迹点不在责任区域内") % {"n": facts.outside_points},
             }
         )
-    policy = policy_for(patrol.area_code)
     patrol.point_count = facts.point_count
     patrol.distance_m = facts.distance_m
     patrol.coverage = facts.coverage
     patrol.flagged = bool(reasons)
     patrol.flag_reasons = reasons
-    # A flagged track is held for review: it does not count until a reviewer accepts it.
-    patrol.counts_toward_duty = facts.coverage >= policy.coverage_threshold and not reasons
+    patrol.simplified_track = geometry.simplify_track([p[1] for p in track], [p[2] for p in track])
+    covered = facts.coverage >= threshold
+    if patrol.review_status == ReviewStatus.APPROVED:
+        patrol.counts_toward_duty = covered
+    elif patrol.review_status == ReviewStatus.REJECTED:
+        patrol.counts_toward_duty = False
+    else:
+        # A flagged track is held for review: it does not count until a reviewer accepts it.
+        patrol.review_status = ReviewStatus.PENDING if reasons else ReviewStatus.NONE
+        patrol.counts_toward_duty = covered and not reasons
     return facts
 
 
@@ -301,3 +324,144 @@ def patrol_autoclose_stale(*, now: dt.datetime | None = None) -> int:
             )
             closed += 1
     return closed
+
+
+# --- review of flagged tracks ------------------------------------------------------------------
+
+REVIEW_NOTE_MAX = 500
+
+
+def _reviewable(actor: Any, patrol_id: int) -> Patrol:
+    require_capability(actor, Capability.REVIEW_PATROLS)
+    patrol = Patrol.objects.select_for_update().filter(pk=patrol_id).first()
+    if patrol is None:
+        raise NotFound(_("巡查记录不存在"))
+    ensure_in_scope(actor, patrol.area_code)
+    if not patrol.flagged or patrol.status == PatrolStatus.ACTIVE:
+        raise Conflict(_("该巡查轨迹无需核查"), code="not_flagged")
+    if patrol.review_status != ReviewStatus.PENDING:
+        raise Conflict(_("该巡查轨迹已核查, 请刷新页面"), code="already_reviewed")
+    return patrol
+
+
+def _review_note(note: str, *, required: bool) -> str:
+    note = (note or "").strip()
+    if len(note) > REVIEW_NOTE_MAX:
+        raise DomainError(
+            _("核查意见不能超过 %(n)d 个字") % {"n": REVIEW_NOTE_MAX},
+            fields={"note": [_("核查意见不能超过 %(n)d 个字") % {"n": REVIEW_NOTE_MAX}]},
+        )
+    if required and not note:
+        raise DomainError(_("请填写不通过的原因"), code="note_required", fields={"note": [_("请填写不通过的原因")]})
+    return note
+
+
+def _decide(actor: Any, patrol: Patrol, decision: str, note: str) -> Patrol:
+    before = {"review_status": patrol.review_status, "counts_toward_duty": patrol.counts_toward_duty}
+    patrol.review_status = decision
+    patrol.reviewed_by = actor
+    patrol.reviewed_at = timezone.now()
+    patrol.review_note = note
+    if decision == ReviewStatus.APPROVED:
+        patrol.counts_toward_duty = patrol.coverage >= policy_for(patrol.area_code).coverage_threshold
+    else:
+        patrol.counts_toward_duty = False
+    patrol.save(
+        update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note", "counts_toward_duty", "updated_at"]
+    )
+    audit_record(
+        action=AuditAction.TRANSITION,
+        obj=patrol,
+        area_code=patrol.area_code,
+        changes={
+            "review_status": {"before": before["review_status"], "after": patrol.review_status},
+            "counts_toward_duty": {"before": before["counts_toward_duty"], "after": patrol.counts_toward_duty},
+        },
+        message=(_("核查通过") if decision == ReviewStatus.APPROVED else _("核查不通过"))
+        + (f": {note}" if note else ""),
+        actor=actor,
+    )
+    return patrol
+
+
+@transaction.atomic
+def patrol_review_approve(*, actor: Any, patrol: Patrol | int, note: str = "") -> Patrol:
+    """Accept a flagged track: it counts toward the duty when its coverage meets the
+    threshold of the patrol's policy. The worker's duty (read live) recomputes at once."""
+    locked = _reviewable(actor, patrol if isinstance(patrol, int) else patrol.pk)
+    return _decide(actor, locked, ReviewStatus.APPROVED, _review_note(note, required=False))
+
+
+@transaction.atomic
+def patrol_review_reject(*, actor: Any, patrol: Patrol | int, note: str) -> Patrol:
+    """Refuse a flagged track (a reason is required): it never counts toward the duty."""
+    locked = _reviewable(actor, patrol if isinstance(patrol, int) else patrol.pk)
+    return _decide(actor, locked, ReviewStatus.REJECTED, _review_note(note, required=True))
+
+
+# --- batch evaluation ------------------------------------------------------------------------------
+
+
+def evaluate_patrols(patrol_ids: Sequence[int]) -> list[Patrol]:
+    """Re-evaluate many ended patrols set-based: one query for the patrols, one for all their
+    points, one for their workers' duties and the policies, then shapely per track and one
+    bulk update. Used after a policy change and by the coverage benchmark."""
+    from civicgrid.patrols.policy import PolicyResolver
+
+    patrols = list(Patrol.objects.filter(pk__in=list(patrol_ids)).exclude(status=PatrolStatus.ACTIVE))
+    if not patrols:
+        return []
+    tracks: dict[int, list[tuple[dt.datetime, float, float]]] = {p.pk: [] for p in patrols}
+    for pid, moment, lon, lat in (
+        TrackPoint.objects.filter(patrol_id__in=list(tracks))
+        .order_by("patrol_id", "recorded_at")
+        .values_list("patrol_id", "recorded_at", "lon", "lat")
+        .iterator(chunk_size=20000)
+    ):
+        tracks[pid].append((moment, lon, lat))
+    lines: dict[int, list[Any]] = {}
+    areas: dict[int, list[Any]] = {}
+    for user_id, area_geometry, road_geometry in Responsibility.objects.filter(
+        user_id__in={p.worker_id for p in patrols}
+    ).values_list("user_id", "area__geometry", "road_segment__geometry"):
+        if road_geometry:
+            lines.setdefault(user_id, []).append(road_geometry)
+        if area_geometry:
+            areas.setdefault(user_id, []).append(area_geometry)
+    root = _common_prefix([p.area_code for p in patrols])
+    resolver = PolicyResolver(root)
+    for patrol in patrols:
+        road = patrol.duty == Duty.ROAD_CHIEF
+        targets = (lines if road else areas).get(patrol.worker_id, [])
+        _apply_facts(
+            patrol,
+            tracks[patrol.pk],
+            "line" if road else "area",
+            targets,
+            resolver.for_code(patrol.area_code).coverage_threshold,
+        )
+    Patrol.objects.bulk_update(
+        patrols,
+        [
+            "point_count",
+            "distance_m",
+            "coverage",
+            "flagged",
+            "flag_reasons",
+            "simplified_track",
+            "review_status",
+            "counts_toward_duty",
+        ],
+        batch_size=500,
+    )
+    return patrols
+
+
+def _common_prefix(codes: Sequence[str]) -> str:
+    if not codes:
+        return ""
+    first, last = min(codes), max(codes)
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    return first[:i]

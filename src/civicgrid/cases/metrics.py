@@ -34,17 +34,20 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from civicgrid.accounts.models import Department
 from civicgrid.accounts.permissions import has_capability
-from civicgrid.accounts.scope import code_range_q
-from civicgrid.cases.enums import CaseStatus
+from civicgrid.accounts.scope import code_range_q, user_scope_code
+from civicgrid.cases.enums import CaseStatus, Channel
 from civicgrid.cases.models import Case, Category
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.selectors import visible_cases
+from civicgrid.territory.enums import AreaLevel
+from civicgrid.territory.models import Area
 
 REPEAT_WINDOW_DAYS = 30
 SATISFIED_MIN = 4
@@ -399,3 +402,243 @@ def case_metrics_by_category(
     ]
     out.sort(key=lambda b: (-b.received, b.key))
     return out
+
+
+# --- grouped metrics: the rows behind rankings and the wall screen -------------------------
+
+GROUP_BYS = ("area", "department", "category", "channel", "day", "week", "month")
+AREA_LEVELS = (AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID)
+# The counts every rate is made of (additive: a group's counts are the sums of its parts).
+COUNT_FIELDS = (
+    "received",
+    "closed",
+    "dispatched",
+    "signed_on_time",
+    "closed_on_time",
+    "evaluated",
+    "resolved",
+    "satisfied",
+    "rehandled",
+    "repeat_complaints",
+)
+
+
+@dataclass(frozen=True)
+class GroupedMetrics:
+    """One group (an area, a department, a top-level category, a channel or a period) of the
+    cases received in the period: the counts of ``CaseMetrics`` and their rates."""
+
+    key: str
+    label: str
+    received: int
+    closed: int
+    closure_rate: float | None
+    dispatched: int
+    signed_on_time: int
+    on_time_sign_for_rate: float | None
+    closed_on_time: int
+    on_time_closing_rate: float | None
+    evaluated: int
+    resolved: int
+    satisfied: int
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    rehandled: int
+    rehandling_rate: float | None
+    repeat_complaints: int
+    repeat_complaint_rate: float | None
+
+    @property
+    def open(self) -> int:
+        return self.received - self.closed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "open": self.open}
+
+
+def grouped_row(key: str, label: str, c: dict[str, int]) -> GroupedMetrics:
+    return GroupedMetrics(
+        key=key,
+        label=label,
+        received=c["received"],
+        closed=c["closed"],
+        closure_rate=rate(c["closed"], c["received"]),
+        dispatched=c["dispatched"],
+        signed_on_time=c["signed_on_time"],
+        on_time_sign_for_rate=rate(c["signed_on_time"], c["dispatched"]),
+        closed_on_time=c["closed_on_time"],
+        on_time_closing_rate=rate(c["closed_on_time"], c["closed"]),
+        evaluated=c["evaluated"],
+        resolved=c["resolved"],
+        satisfied=c["satisfied"],
+        resolution_rate=rate(c["resolved"], c["evaluated"]),
+        satisfaction_rate=rate(c["satisfied"], c["evaluated"]),
+        rehandled=c["rehandled"],
+        rehandling_rate=rate(c["rehandled"], c["received"]),
+        repeat_complaints=c["repeat_complaints"],
+        repeat_complaint_rate=rate(c["repeat_complaints"], c["received"]),
+    )
+
+
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(COUNT_FIELDS, 0)
+
+
+def _add(into: dict[str, int], row: dict[str, Any]) -> None:
+    for k in COUNT_FIELDS:
+        into[k] += int(row.get(k) or 0)
+
+
+def _repeat_q() -> Q:
+    """The case's caller (phone blind index) reported a case of the same category in the
+    REPEAT_WINDOW_DAYS before it."""
+    earlier = Case.objects.filter(
+        reporter_phone_digest=OuterRef("reporter_phone_digest"),
+        category_id=OuterRef("category_id"),
+        received_at__lt=OuterRef("received_at"),
+        received_at__gte=OuterRef("received_at") - dt.timedelta(days=REPEAT_WINDOW_DAYS),
+    )
+    return ~Q(reporter_phone_digest="") & Q(Exists(earlier))
+
+
+def _group_counts(qs: QuerySet[Case], column: str | None) -> dict[Any, dict[str, int]]:
+    """Counts per value of ``column`` (a Case column, or "day": the local day of receipt)."""
+    exprs = {**_count_expressions(), "repeat_complaints": Count("id", filter=_repeat_q())}
+    if column is None:
+        return {None: {k: int(v or 0) for k, v in qs.aggregate(**exprs).items()}}
+    if column == "day":
+        qs = qs.annotate(day=TruncDate("received_at"))
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs.values(column).annotate(**exprs).order_by():
+        out[row[column]] = {k: int(row[k] or 0) for k in exprs}
+    return out
+
+
+def _area_nodes(user: Any, area_code: str | None, level: str | None) -> list[Area]:
+    """The nodes an area grouping reports on: the given level under the root, or the root's
+    children (root: the area filter, else the user's scope node, else the whole tree)."""
+    root = area_code or user_scope_code(user) or ""
+    if level:
+        qs = Area.objects.filter(level=level)
+        if root:
+            qs = qs.filter(code_range_q("code", root))
+    elif root:
+        qs = Area.objects.filter(parent__code=root)
+    else:
+        qs = Area.objects.filter(parent__isnull=True)
+    return list(qs.only("code", "name", "level").order_by("code"))
+
+
+class _Grouper:
+    """Maps a raw group value (an area code, a department id, a category id, a channel, a
+    day) to the reported group (key, label)."""
+
+    def __init__(self, user: Any, group_by: str, area_code: str | None, level: str | None) -> None:
+        self.group_by = group_by
+        self.labels: dict[str, str] = {}
+        self._cache: dict[Any, str] = {}
+        if group_by == "area":
+            nodes = _area_nodes(user, area_code, level)
+            self.nodes = {n.code: n.name for n in nodes}
+            self.lengths = sorted({len(c) for c in self.nodes}, reverse=True)
+            self.labels.update(self.nodes)
+        elif group_by == "category":
+            cats = list(Category.objects.values_list("pk", "code", "name", "parent_id"))
+            by_pk = {pk: (code, name, parent) for pk, code, name, parent in cats}
+            self.top: dict[Any, str] = {}
+            for pk, (code, name, parent) in by_pk.items():
+                top = by_pk.get(parent) if parent else (code, name, None)
+                assert top is not None
+                self.top[pk] = top[0]
+                if parent is None:
+                    self.labels[code] = name
+        elif group_by == "department":
+            self.labels.update({str(pk): name for pk, name in Department.objects.values_list("pk", "name")})
+        elif group_by == "channel":
+            self.labels.update({str(v): str(label) for v, label in Channel.choices})
+
+    def key(self, value: Any) -> str:
+        found = self._cache.get(value)
+        if found is not None:
+            return found
+        key = self._key(value)
+        self._cache[value] = key
+        return key
+
+    def _key(self, value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        if self.group_by == "area":
+            code = str(value)
+            for n in self.lengths:
+                if code[:n] in self.nodes:
+                    return code[:n]
+            return ""
+        if self.group_by == "category":
+            return self.top.get(value, "")
+        if self.group_by in ("department", "channel"):
+            return str(value)
+        day: dt.date = value.date() if isinstance(value, dt.datetime) else value
+        if self.group_by == "week":
+            day = day - dt.timedelta(days=day.weekday())
+        elif self.group_by == "month":
+            return f"{day:%Y-%m}"
+        return day.isoformat()
+
+    def label(self, key: str) -> str:
+        if key == "":
+            return {
+                "area": _("未归属下级辖区"),
+                "department": _("未交部门办理"),
+            }.get(self.group_by, _("其他"))
+        return self.labels.get(key, key)
+
+
+GROUP_COLUMNS = {
+    "area": "area_code",
+    "department": "current_department_id",
+    "category": "category_id",
+    "channel": "channel",
+    "day": "day",
+    "week": "day",
+    "month": "day",
+}
+
+
+def case_metrics_grouped(
+    user: Any,
+    *,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    group_by: str,
+    area_code: str | None = None,
+    department_id: int | None = None,
+    category_code: str | None = None,
+    level: str | None = None,
+) -> list[GroupedMetrics]:
+    """The counts and rates of ``case_metrics`` per group of the cases received in the period.
+
+    ``group_by``: "area" (the children of ``area_code`` - or of the user's scope node - or,
+    with ``level`` = street/community/grid, the nodes of that level under it), "department"
+    (current department), "category" (top-level), "channel", "day", "week" (Monday) or
+    "month" (YYYY-MM). Area, department and category groups are sorted by received (most
+    first), period groups by time. Cases outside every group (e.g. a case located only to
+    the district when grouping by street) form a group with the key "". The groups' counts
+    add up to ``case_metrics``' counts for the same filters."""
+    if group_by not in GROUP_BYS:
+        raise ValidationError({"group_by": _("不支持的分组方式")})
+    if level and (group_by != "area" or level not in AREA_LEVELS):
+        raise ValidationError({"level": _("层级只能是街道、社区或网格, 且仅用于按辖区分组")})
+    area, category = area_code or None, category_code or None
+    _start, _end, qs = _period_queryset(user, start, end, area, department_id, category)
+    grouper = _Grouper(user, group_by, area, level)
+    raw = _group_counts(qs, GROUP_COLUMNS[group_by])
+    totals: dict[str, dict[str, int]] = {}
+    for value, counts in raw.items():
+        _add(totals.setdefault(grouper.key(value), _zero()), counts)
+    rows = [grouped_row(k, grouper.label(k), c) for k, c in totals.items()]
+    if group_by in ("day", "week", "month"):
+        rows.sort(key=lambda r: r.key)
+    else:
+        rows.sort(key=lambda r: (r.key == "", -r.received, r.key))
+    return rows

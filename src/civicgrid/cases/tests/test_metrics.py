@@ -196,3 +196,65 @@ def test_api_errors(fixture: World) -> None:
     r = c.get(f"/api/cases/metrics?start={END}&end={START}")
     assert r.status_code == 400 and r.json()["error"]["fields"]["end"]
     assert c.get("/api/cases/metrics?start=x&end=y").status_code == 422
+
+
+@pytest.mark.parametrize("group_by", m.GROUP_BYS)
+def test_grouped_rows_add_up_to_the_totals(fixture: World, group_by: str) -> None:
+    total = m.case_metrics(fixture.leader, start=START, end=END)
+    rows = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by=group_by)
+    for name in m.COUNT_FIELDS:
+        assert sum(getattr(r, name) for r in rows) == getattr(total, name), name
+    assert all(r.label for r in rows)
+
+
+def test_grouped_keys_and_labels(fixture: World) -> None:
+    d = fixture.d
+    streets = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="area")
+    assert [(r.key, r.received) for r in streets] == [(d.streets[0].code, 4), (d.streets[1].code, 1)]
+    assert streets[0].label == d.streets[0].name and streets[0].closure_rate == 0.75
+    grids = m.case_metrics_grouped(
+        fixture.leader, start=START, end=END, group_by="area", area_code=d.streets[0].code, level="grid"
+    )
+    assert [(r.key, r.received) for r in grids] == [(d.grids[0].code, 4)]
+    cats = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="category")
+    assert [(r.key, r.label, r.received) for r in cats] == [("MD", "矛盾纠纷", 3), ("MS", "民生服务", 2)]
+    assert cats[0].repeat_complaints == 2 and cats[0].satisfaction_rate == 0.5
+    weeks = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="week")
+    assert [r.key for r in weeks] == sorted(r.key for r in weeks)
+    assert all(dt.date.fromisoformat(r.key).weekday() == 0 for r in weeks)
+    months = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="month")
+    assert [(r.key, r.received) for r in months] == [("2026-03", 5)]
+    days = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="day")
+    assert ("2026-03-20", 1) in [(r.key, r.received) for r in days]
+    channels = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="channel")
+    assert [(r.key, r.label, r.received) for r in channels] == [("hotline", "960116热线", 5)]
+    depts = m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="department")
+    assert [(r.key, r.received, r.open) for r in depts] == [("", 5, 2)]
+    mine = m.case_metrics_grouped(fixture.worker, start=START, end=END, group_by="area")  # community 0's grids
+    assert [(r.key, r.received) for r in mine] == [(d.grids[0].code, 4)]
+
+
+def test_grouped_bad_input(fixture: World) -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="nope")
+    with pytest.raises(ValidationError):
+        m.case_metrics_grouped(fixture.leader, start=START, end=END, group_by="channel", level="grid")
+    c = Client()
+    c.force_login(fixture.leader)
+    r = c.get(f"/api/cases/metrics/grouped?start={START}&end={END}&group_by=nope")
+    assert r.status_code == 400 and r.json()["error"]["fields"]["group_by"]
+
+
+def test_grouped_api(fixture: World) -> None:
+    c = Client()
+    c.force_login(fixture.leader)
+    r = c.get(f"/api/cases/metrics/grouped?start={START}&end={END}&group_by=category&area_code=")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["group_by"] == "category" and body["count"] == 2
+    assert [(i["key"], i["received"], i["closed"], i["open"]) for i in body["items"]] == [
+        ("MD", 3, 2, 1),
+        ("MS", 2, 1, 1),
+    ]

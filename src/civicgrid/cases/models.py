@@ -234,6 +234,7 @@ class Case(TimeStampedModel):
             models.Index(fields=["status", "close_due"], name="case_close_due"),
             models.Index(fields=["reporter_phone_digest"], name="case_reporter_phone"),
             models.Index(fields=["category", "status"], name="case_category_status"),
+            models.Index(fields=["updated_at"], name="case_updated"),  # metrics aggregates: dirty days
         ]
         constraints = [
             models.CheckConstraint(
@@ -649,3 +650,94 @@ class CaseAssist(models.Model):
         from civicgrid.cases.enums import OPEN_ASSIST_STATUSES
 
         return self.status in OPEN_ASSIST_STATUSES
+
+
+# --- metrics aggregates (civicgrid.cases.aggregates writes them; see docs/cases-metrics.md) --------
+
+# Response time (acknowledged - received) and handling time (closed - received) are kept as
+# cumulative histograms: column rcNN counts the cases acknowledged less than
+# AGG_RESPONSE_BASE_S * AGG_BUCKET_RATIO**NN seconds after receipt, hcNN the same for closing.
+AGG_EDGES = 39
+AGG_BUCKET_RATIO = 2 ** (1 / 3)
+AGG_RESPONSE_BASE_S = 60.0
+AGG_HANDLING_BASE_S = 1800.0
+AGG_COUNT_FIELDS = (
+    "received",
+    "closed",
+    "dispatched",
+    "signed_on_time",
+    "closed_on_time",
+    "evaluated",
+    "resolved",
+    "satisfied",
+    "rehandled",
+    "repeat_complaints",
+    "acknowledged",
+)
+AGG_HIST_FIELDS = tuple(f"rc{k:02d}" for k in range(AGG_EDGES)) + tuple(f"hc{k:02d}" for k in range(AGG_EDGES))
+
+
+class CaseCohortAggregate(models.Model):
+    """Counts of the cases RECEIVED on one local day (the cohort), in their current state, per
+    (area, category, department, channel). Two levels: FINE (the case's own area code, leaf
+    category, current department or 0) and COARSE (the street code, top-level category,
+    department 0 = any): the coarse rows answer district and street questions with far
+    fewer rows. Rebuilt day by day by ``aggregates.case_aggregates_refresh``; never edited."""
+
+    FINE = 0
+    COARSE = 1
+
+    level = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    area_code = models.CharField(max_length=20)
+    category_id = models.IntegerField()
+    department_id = models.IntegerField(default=0)
+    channel = models.CharField(max_length=16)
+    received = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    signed_on_time = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    evaluated = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    rehandled = models.IntegerField(default=0)
+    repeat_complaints = models.IntegerField(default=0)
+    acknowledged = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("案件统计汇总")
+        verbose_name_plural = _("案件统计汇总")
+        # The unique key's index (level, day, area_code, ...) serves the period and scope reads.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "day", "area_code", "category_id", "department_id", "channel"],
+                name="caseagg_unique_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level}:{self.day}:{self.area_code}:{self.category_id}:{self.department_id}:{self.channel}"
+
+
+for _name in AGG_HIST_FIELDS:
+    CaseCohortAggregate.add_to_class(_name, models.IntegerField(default=0))
+
+
+class CaseAggregateState(models.Model):
+    """The one row (pk=1) of the aggregates' bookkeeping. Every case changed at or after
+    ``watermark`` (``Case.updated_at``) may not be in the aggregate rows yet: its day is read
+    from the cases themselves. None: never built (every figure comes from the cases)."""
+
+    watermark = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    full_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_days = models.PositiveIntegerField(default=0)
+    last_seconds = models.FloatField(default=0)
+
+    class Meta:
+        verbose_name = _("案件统计汇总状态")
+        verbose_name_plural = _("案件统计汇总状态")
+
+    def __str__(self) -> str:
+        return f"watermark={self.watermark}"

@@ -13,14 +13,17 @@ from ninja.pagination import paginate
 from ninja.security import SessionAuth
 
 from civicgrid.accounts.permissions import has_capability
-from civicgrid.cases import selectors, services, webhooks, workflow
+from civicgrid.cases import joint, selectors, services, webhooks, workflow
 from civicgrid.cases.api_auth import ApiKeyAuth, WebhookSignatureAuth, intake_caller
 from civicgrid.cases.enums import Channel
-from civicgrid.cases.models import ApiKey, Case, CaseEvent, WebhookSource
+from civicgrid.cases.models import ApiKey, Case, CaseAssist, CaseEvent, WebhookSource
 from civicgrid.cases.open311.intake import intake_with_record
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.schemas import (
     ActionsOut,
+    AssistActionIn,
+    AssistRequestIn,
+    CaseAssistOut,
     CaseEventOut,
     CaseIntakeIn,
     CaseOut,
@@ -114,6 +117,33 @@ def webhook(request: HttpRequest, source: str) -> Status[dict[str, Any]]:
     return Status(200 if result.replayed else 201, out)
 
 
+# --- joint handling (联合处置; see docs/cases.md) ------------------------------------------------
+
+
+@router.get("/assists/inbox", response=list[CaseAssistOut], summary="协办收件箱: 本部门待办的协办任务")
+@paginate
+def assist_inbox(request: HttpRequest) -> QuerySet[CaseAssist]:
+    _require_view(request)
+    return selectors.assist_inbox(request.user)
+
+
+@router.post(
+    "/assists/{assist_id}/actions",
+    response=CaseAssistOut,
+    summary="协办任务操作: acknowledge 签收, report 反馈, decline 拒绝(协办单位); cancel 撤回(牵头单位)",
+)
+def assist_action(request: HttpRequest, assist_id: int, body: AssistActionIn) -> CaseAssist:
+    _require_view(request)
+    assist = selectors.assist_get(request.user, assist_id)
+    return joint.case_assist_act(
+        actor=request.user,
+        assist=assist,
+        action=body.action,
+        expected_version=body.expected_version,
+        note=body.note,
+    )
+
+
 @router.get("/inbox/{box}", response=list[CaseOut], summary="收件箱: to_register, to_sign_for, mine, overdue, ...")
 @paginate
 def inbox(request: HttpRequest, box: str) -> QuerySet[Case]:
@@ -153,3 +183,28 @@ def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> Case:
         note=body.note,
         **body.payload(),
     )
+
+
+@router.get("/{case_id}/assists", response=list[CaseAssistOut], summary="联合处置: 案件的协办任务")
+@paginate
+def case_assists(request: HttpRequest, case_id: int) -> QuerySet[CaseAssist]:
+    _require_view(request)
+    return selectors.case_assists_qs(request.user, case_id)
+
+
+@router.post(
+    "/{case_id}/assists",
+    response={201: list[CaseAssistOut]},
+    summary="联合处置: 请求协办单位协办 (乐观锁: 案件的 expected_version)",
+)
+def request_assists(request: HttpRequest, case_id: int, body: AssistRequestIn) -> Status[list[CaseAssist]]:
+    _require_view(request)
+    case = selectors.case_get(request.user, case_id)
+    parts = joint.case_assist_request(
+        actor=request.user,
+        case=case,
+        department_ids=body.department_ids,
+        note=body.note,
+        expected_version=body.expected_version,
+    )
+    return Status(201, parts)

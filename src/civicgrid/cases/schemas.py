@@ -85,6 +85,9 @@ class TransitionIn(Schema):
     unit: int | None = None
     grid_chief: bool = False
     duplicate_of: int | None = None
+    assist_override: str | None = Field(
+        None, max_length=2000, description="report_back with open co-handling parts: the reason (cancels them)"
+    )
 
     def payload(self) -> dict[str, Any]:
         data = self.dict(exclude={"action", "expected_version", "note"})
@@ -113,3 +116,44 @@ class WebhookOut(Schema):
     case_id: int
     delivery_id: str
     replayed: bool
+
+
+class AssistRequestIn(Schema):
+    """The lead asks departments to co-handle a case (联合处置)."""
+
+    department_ids: list[int] = Field(..., description="协办单位(部门id), 最多10个")
+    note: str = Field(..., max_length=2000, description="协办事项")
+    expected_version: int = Field(..., description="案件的当前版本(乐观锁)")
+
+
+class AssistActionIn(Schema):
+    """One action on a co-handling part: acknowledge, report, decline (co-handler) or cancel (lead)."""
+
+    action: str = Field(..., description="acknowledge | report | decline | cancel")
+    expected_version: int = Field(..., description="协办任务的当前版本(乐观锁)")
+    note: str = Field("", max_length=2000, description="协办结果 / 拒绝原因 / 撤回原因")
+
+
+class CaseAssistOut(Schema):
+    id: int
+    case_id: int
+    case_tracking_code: str = Field(..., alias="case.tracking_code")
+    case_title: str = Field(..., alias="case.title")
+    department_id: int
+    department_name: str = Field(..., alias="department.name")
+    status: str
+    status_label: str = Field(..., alias="get_status_display")
+    version: int
+    note: str
+    response: str
+    cancel_reason: str
+    requested_by: str | None = None
+    requested_at: datetime
+    due_at: datetime
+    acknowledged_at: datetime | None
+    responded_at: datetime | None
+    cancelled_at: datetime | None
+
+    @staticmethod
+    def resolve_requested_by(obj: Any) -> str | None:
+        return str(obj.requested_by) if obj.requested_by_id else None

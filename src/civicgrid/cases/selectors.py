@@ -1,7 +1,8 @@
 """Case reads. Everything goes through ``visible_cases(user)``: the user's territorial scope
 (accounts.scope.scope_queryset on ``area_code``) plus the cases they hold themselves; a
 department handler sees the cases of their departments (and those they hold), not the
-whole territory their department serves."""
+whole territory their department serves. A member of a department asked to co-handle a case
+(联合处置, ``CaseAssist``) may also read that case and its timeline - nothing else."""
 
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from civicgrid.accounts.enums import Role
+from civicgrid.accounts.models import Department
 from civicgrid.accounts.permissions import has_capability
 from civicgrid.accounts.scope import scope_queryset
-from civicgrid.cases.enums import OPEN_STATUSES, CaseStatus
-from civicgrid.cases.models import Case, CaseEvent, Category
+from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, OPEN_STATUSES, CaseStatus
+from civicgrid.cases.models import Case, CaseAssist, CaseEvent, Category
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import NotFound
 from civicgrid.common.protected import digest
@@ -39,14 +41,40 @@ def _department_ids(user: Any) -> list[int]:
     return sorted(cached)
 
 
-def visible_cases(user: Any) -> QuerySet[Case]:
-    """Every case ``user`` may read."""
+def _own_visible_cases(user: Any) -> QuerySet[Case]:
+    """The cases ``user`` may read by territory, department or as their handler."""
     qs = Case.objects.all()
     if not has_capability(user, CaseCapability.VIEW):
         return qs.none()
     if str(user.role) == Role.DEPARTMENT_HANDLER:
         return qs.filter(Q(current_department_id__in=_department_ids(user)) | Q(current_handler_id=user.pk))
     return scope_queryset(user, qs) | qs.filter(current_handler_id=user.pk)
+
+
+def _co_handled_q(user: Any) -> Q | None:
+    """Cases one of the user's departments was asked to co-handle (an EXISTS, so a case with
+    several parts is still one row: lists and metrics never count it twice)."""
+    depts = _department_ids(user)
+    if not depts:
+        return None
+    return Q(Exists(CaseAssist.objects.filter(case_id=OuterRef("pk"), department_id__in=depts)))
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    """Every case ``user`` may read."""
+    qs = _own_visible_cases(user)
+    if not has_capability(user, CaseCapability.VIEW):
+        return qs
+    co_handled = _co_handled_q(user)
+    if co_handled is None:
+        return qs
+    return qs | Case.objects.filter(co_handled)
+
+
+def reads_only_as_co_handler(user: Any, case: Case) -> bool:
+    """True when ``user`` reads ``case`` only because their department co-handles it (such a
+    reader may see the case and its timeline and act on their part, nothing else)."""
+    return not _own_visible_cases(user).filter(pk=case.pk).exists()
 
 
 def _owned_q(user: Any) -> Q:
@@ -228,3 +256,67 @@ def case_possible_duplicates(
             found.append(PossibleDuplicate(case, dist, round(score, 3)))
     found.sort(key=lambda d: (-d.similarity, d.distance_m or 0.0))
     return found[:limit]
+
+
+# --- joint handling (联合处置) ---------------------------------------------------------------------
+
+ASSIST_RELATED = ("department", "requested_by", "acknowledged_by", "responded_by")
+
+
+def case_assists(user: Any, case: Case) -> list[CaseAssist]:
+    """The co-handling parts of a case the user may read, oldest first (a case has a handful)."""
+    if getattr(case, "_visible_to", None) != getattr(user, "pk", None):
+        case = case_get(user, case.pk)
+    qs = CaseAssist.objects.filter(case_id=case.pk).select_related(*ASSIST_RELATED)
+    return list(qs.order_by("requested_at", "id"))
+
+
+def case_assists_qs(user: Any, case_id: int) -> QuerySet[CaseAssist]:
+    """The parts of a visible case (404 otherwise), for the paginated API list."""
+    case_get(user, case_id)
+    qs = CaseAssist.objects.filter(case_id=case_id).select_related("case", *ASSIST_RELATED)
+    return qs.order_by("requested_at", "id")
+
+
+def assist_get(user: Any, pk: int) -> CaseAssist:
+    """One part whose case the user may read (404 otherwise)."""
+    found = CaseAssist.objects.filter(pk=pk).values_list("case_id", flat=True).first()
+    if found is None:
+        raise NotFound(_("协办任务不存在"))
+    case = case_get(user, int(found))
+    assist = CaseAssist.objects.select_related(*ASSIST_RELATED).get(pk=pk)
+    assist.case = case
+    return assist
+
+
+def assist_inbox(user: Any) -> QuerySet[CaseAssist]:
+    """The 协办 inbox: the open parts of the user's departments on open cases, the nearest
+    deadline first (paginate it)."""
+    depts = _department_ids(user)
+    if not depts or not has_capability(user, CaseCapability.HANDLE):
+        return CaseAssist.objects.none()
+    return (
+        CaseAssist.objects.filter(
+            department_id__in=depts, status__in=OPEN_ASSIST_STATUSES, case__status__in=OPEN_STATUSES
+        )
+        .select_related("case", "case__category", "department", "requested_by")
+        .order_by("due_at", "id")
+    )
+
+
+def _code_prefixes(code: str) -> list[str]:
+    """The code and every ancestor's code (district 6, street 9, community 12 digits)."""
+    return [code[:n] for n in (6, 9, 12) if len(code) > n] + [code]
+
+
+ASSIST_DEPARTMENT_LIMIT = 200
+
+
+def assist_departments(case: Case) -> QuerySet[Department]:
+    """The departments that may be asked to co-handle ``case``: active, serving the case's
+    territory (their area is the case's grid or one of its ancestors), not the case's own
+    department."""
+    qs = Department.objects.filter(is_active=True, area__code__in=_code_prefixes(case.area_code))
+    if case.current_department_id:
+        qs = qs.exclude(pk=case.current_department_id)
+    return qs.select_related("area").order_by("area__code", "name", "id")

@@ -555,6 +555,10 @@ def _apply(
         if not note:
             raise ValidationError({"note": _("请填写处置情况")})
         fields["reported_at"] = now
+        # Joint handling: no open co-handling part, or an explicit override (cancels them).
+        from civicgrid.cases.joint import report_back_guard
+
+        data.update(report_back_guard(case=case, actor=actor, override=payload.get("assist_override"), now=now))
     elif action == CaseAction.REQUEST_EXTENSION:
         try:
             extra = int(payload.get("hours") or 0)

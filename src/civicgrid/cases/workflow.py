@@ -13,6 +13,13 @@ changes; ``civicgrid.cases.services.case_transition`` is the only code that appl
                  was transferred to
 - ``resident`` : the resident holding the tracking code (public page)
 - ``system``   : the platform itself (auto-routing, the deadline sweep)
+
+Joint handling (联合处置) has a small table of its own beside the case table:
+``ASSIST_TRANSITIONS[(part_status, action)] -> part_status`` for one co-handling department's
+part (``models.CaseAssist``), applied only by ``civicgrid.cases.joint``, and
+``ASSIST_RULES[action]`` says who may take each part action (``co_handler``: capability
+cases.handle AND a member of the part's department; ``handler``/``dispatch`` as above: the
+lead). A part never changes the case's status.
 """
 
 from __future__ import annotations
@@ -25,12 +32,15 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.permissions import has_capability
 from civicgrid.accounts.scope import code_within, user_scope_code
+from civicgrid.cases.enums import TERMINAL_STATUSES
+from civicgrid.cases.enums import AssistAction as AA
+from civicgrid.cases.enums import AssistStatus as AS
 from civicgrid.cases.enums import CaseAction as A
 from civicgrid.cases.enums import CaseStatus as S
 from civicgrid.cases.permissions import CaseCapability
 
 if TYPE_CHECKING:
-    from civicgrid.cases.models import Case
+    from civicgrid.cases.models import Case, CaseAssist
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     # 受理 -> 立案 / 不予受理 / 直接答复 / 合并
@@ -215,3 +225,109 @@ def available_actions(actor: Any, case: Case, actions: Iterable[str] | None = No
     """The actions ``actor`` may take on ``case`` now, in table order (for pages: the buttons)."""
     candidates = allowed_actions_from(case.status) if actions is None else list(actions)
     return [a for a in candidates if may_take(actor, case, a)]
+
+
+# --- joint handling (联合处置): one co-handling department's part --------------------------------
+
+ASSIST_TRANSITIONS: dict[tuple[str, str], str] = {
+    # 待签收 -> 签收 / 拒绝 / 撤回 (by the lead)
+    (AS.REQUESTED, AA.ACKNOWLEDGE): AS.ACKNOWLEDGED,
+    (AS.REQUESTED, AA.DECLINE): AS.DECLINED,
+    (AS.REQUESTED, AA.CANCEL): AS.CANCELLED,
+    # 协办中 -> 反馈 / 拒绝 / 撤回 (by the lead)
+    (AS.ACKNOWLEDGED, AA.REPORT): AS.DONE,
+    (AS.ACKNOWLEDGED, AA.DECLINE): AS.DECLINED,
+    (AS.ACKNOWLEDGED, AA.CANCEL): AS.CANCELLED,
+}
+
+CO_HANDLER = "co_handler"
+
+# Who may take each part action (any one of the listed rules suffices). ``request`` creates
+# parts; the lead is the case's current owner (``handler``) or a dispatcher of its territory.
+ASSIST_RULES: dict[str, tuple[str, ...]] = {
+    AA.REQUEST: (HANDLER, DISPATCH),
+    AA.ACKNOWLEDGE: (CO_HANDLER,),
+    AA.REPORT: (CO_HANDLER,),
+    AA.DECLINE: (CO_HANDLER,),
+    AA.CANCEL: (HANDLER, DISPATCH),
+}
+
+# Case statuses in which the lead may ask for co-handlers (the case is being worked).
+ASSIST_REQUEST_CASE_STATUSES = frozenset({S.DISPATCHED, S.HANDLING})
+# Part actions that need a text (the report, or the reason for declining / cancelling).
+ASSIST_TEXT_REQUIRED = frozenset({AA.REPORT, AA.DECLINE, AA.CANCEL})
+# The timeline event of each part action.
+ASSIST_EVENT: dict[str, str] = {
+    AA.REQUEST: A.ASSIST_REQUEST,
+    AA.ACKNOWLEDGE: A.ASSIST_ACKNOWLEDGE,
+    AA.REPORT: A.ASSIST_REPORT,
+    AA.DECLINE: A.ASSIST_DECLINE,
+    AA.CANCEL: A.ASSIST_CANCEL,
+}
+# Button order on the case page.
+ASSIST_ACTION_ORDER: tuple[str, ...] = (AA.ACKNOWLEDGE, AA.REPORT, AA.DECLINE, AA.CANCEL)
+
+
+def assist_target_status(status: str, action: str) -> str | None:
+    return ASSIST_TRANSITIONS.get((status, action))
+
+
+def assist_action_label(action: str) -> str:
+    try:
+        return str(AA(action).label)
+    except ValueError:
+        return action
+
+
+def assist_status_label(status: str) -> str:
+    try:
+        return str(AS(status).label)
+    except ValueError:
+        return status
+
+
+def illegal_assist_message(status: str, action: str) -> str:
+    allowed = [a for (frm, a) in ASSIST_TRANSITIONS if frm == status]
+    text = "、".join(assist_action_label(a) for a in allowed) or _("无")
+    return _("协办任务当前状态为“%(status)s”, 不能执行“%(action)s”。当前可执行的操作: %(allowed)s") % {
+        "status": assist_status_label(status),
+        "action": assist_action_label(action),
+        "allowed": text,
+    }
+
+
+def is_co_handler(user: Any, assist: CaseAssist) -> bool:
+    """Is ``user`` a member of the part's department (whatever their capabilities)?"""
+    if isinstance(user, SystemActor | ResidentActor) or user is None:
+        return False
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return assist.department_id in _user_department_ids(user)
+
+
+def assist_rule_allows(rule: str, actor: Any, case: Case, assist: CaseAssist | None) -> bool:
+    if rule == CO_HANDLER:
+        return assist is not None and is_co_handler(actor, assist) and has_capability(actor, CaseCapability.HANDLE)
+    return rule_allows(rule, actor, case)
+
+
+def is_assist_lead(actor: Any, case: Case) -> bool:
+    """The lead of the joint handling: the case's current owner, or a dispatcher of its territory."""
+    return any(rule_allows(rule, actor, case) for rule in ASSIST_RULES[AA.REQUEST])
+
+
+def may_request_assist(actor: Any, case: Case) -> bool:
+    return case.status in ASSIST_REQUEST_CASE_STATUSES and is_assist_lead(actor, case)
+
+
+def may_take_assist(actor: Any, case: Case, assist: CaseAssist, action: str) -> bool:
+    """May ``actor`` take ``action`` on the part now (legal in the table, the case still open,
+    AND permitted)?"""
+    if assist_target_status(assist.status, action) is None or case.status in TERMINAL_STATUSES:
+        return False
+    return any(assist_rule_allows(rule, actor, case, assist) for rule in ASSIST_RULES.get(action, ()))
+
+
+def available_assist_actions(actor: Any, case: Case, assist: CaseAssist) -> list[str]:
+    """The part actions ``actor`` may take now (for pages: the buttons)."""
+    return [a for a in ASSIST_ACTION_ORDER if may_take_assist(actor, case, assist, a)]

@@ -100,6 +100,32 @@ def source_secret(source: WebhookSource) -> str:
 # --- verification ---------------------------------------------------------------------------------
 
 
+def verify_signature(*, source_name: str, timestamp: str, signature: str, body: bytes) -> WebhookSource:
+    """The active source named ``source_name`` if ``signature`` is its HMAC of
+    ``timestamp + "." + body`` and ``timestamp`` is within the tolerance of now; otherwise
+    WebhookRejected (401) with code ``unauthenticated`` (no signature or timestamp at all),
+    ``unknown_source``, ``bad_timestamp``, ``stale_timestamp`` or ``bad_signature``.
+
+    This is the one signature check of every signed machine endpoint (this module's
+    webhook, the camera alerts and heartbeats of ``civicgrid.cameras``). Replays inside the
+    window are the caller's business: each endpoint makes a repeated delivery id idempotent."""
+    signature = (signature or "").strip()
+    timestamp = (timestamp or "").strip()
+    if not signature and not timestamp:
+        raise WebhookRejected(_("缺少签名, 请按接入文档签名后再发送"), code="unauthenticated")
+    source = WebhookSource.objects.filter(name=source_name, is_active=True).first() if source_name else None
+    if source is None:
+        raise WebhookRejected(_("未知的告警接入源"), code="unknown_source")
+    if not timestamp.isdigit():
+        raise WebhookRejected(_("缺少或无效的时间戳"), code="bad_timestamp")
+    if abs(time.time() - int(timestamp)) > tolerance_seconds():
+        raise WebhookRejected(_("时间戳已过期, 疑似重放"), code="stale_timestamp")
+    expected = sign(source_secret(source), timestamp, body)
+    if not hmac.compare_digest(expected.encode(), signature.encode()):
+        raise WebhookRejected(_("签名不正确"), code="bad_signature")
+    return source
+
+
 def verify(request: HttpRequest, source_name: str) -> WebhookSource | None:
     """The source that validly signed this request. None when no signature headers are sent
     at all (the caller is simply unauthenticated); WebhookRejected when they are wrong."""
@@ -107,17 +133,7 @@ def verify(request: HttpRequest, source_name: str) -> WebhookSource | None:
     stamp = request.headers.get(TIMESTAMP_HEADER, "")
     if not signature and not stamp:
         return None
-    source = WebhookSource.objects.filter(name=source_name, is_active=True).first()
-    if source is None:
-        raise WebhookRejected(_("未知的告警接入源"), code="unknown_source")
-    if not stamp.isdigit():
-        raise WebhookRejected(_("缺少或无效的时间戳"), code="bad_timestamp")
-    if abs(time.time() - int(stamp)) > tolerance_seconds():
-        raise WebhookRejected(_("时间戳已过期, 疑似重放"), code="stale_timestamp")
-    expected = sign(source_secret(source), stamp, request.body)
-    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
-        raise WebhookRejected(_("签名不正确"), code="bad_signature")
-    return source
+    return verify_signature(source_name=source_name, timestamp=stamp, signature=signature, body=request.body)
 
 
 # --- delivery -------------------------------------------------------------------------------------

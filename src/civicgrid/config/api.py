@@ -61,6 +61,7 @@ def register_routers() -> None:
     """Apps add their routers here, in one place."""
     from civicgrid.accounts.api import router as accounts_router
     from civicgrid.audit.api import router as audit_router
+    from civicgrid.cameras.api import router as cameras_router
     from civicgrid.cases.api import router as cases_router
     from civicgrid.cases.metrics_api import router as cases_metrics_router
     from civicgrid.notifications.api import router as notifications_router
@@ -75,6 +76,7 @@ def register_routers() -> None:
     api.add_router("/cases/metrics", cases_metrics_router)  # before /cases: its /{case_id} is an int
     api.add_router("/cases", cases_router)
     api.add_router("/notifications", notifications_router)
+    api.add_router("/cameras", cameras_router)
     api.add_router("/patrols", patrols_router)
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "civicgrid.cases",
     "civicgrid.notifications",  # notifications helper: outbox, inbox, subscriptions
     "civicgrid.patrols",  # patrols helper (issue 4): patrols, tracks, duty
+    "civicgrid.cameras",  # cameras helper (issue 4): registry, alert rules, alerts → cases
     "civicgrid.demo",
 ]
 
@@ -296,6 +297,10 @@ if REDIS_URL:
         "task": "patrols.autoclose_stale",
         "schedule": float(PATROLS_AUTOCLOSE_INTERVAL_SECONDS),
     }
+if REDIS_URL:  # cameras helper: the offline sweep (its other settings: cameras/conf.py)
+    _cameras_sweep = float(env_int("CIVICGRID_CAMERAS_SWEEP_SECONDS", 60))
+    CELERY_BEAT_SCHEDULE["cameras.offline_sweep"] = {"task": "cameras.offline_sweep", "schedule": _cameras_sweep}
+
 
 LOGGING = {
     "version": 1,

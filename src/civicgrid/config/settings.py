@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "civicgrid.notifications",  # notifications helper: outbox, inbox, subscriptions
     "civicgrid.patrols",  # patrols helper (issue 4): patrols, tracks, duty
     "civicgrid.cameras",  # cameras helper (issue 4): registry, alert rules, alerts → cases
+    "civicgrid.indicators",  # indicators helper (issue 5): district indicators register
     "civicgrid.demo",
 ]
 

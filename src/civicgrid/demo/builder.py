@@ -34,6 +34,7 @@ from civicgrid.common.errors import DomainError
 from civicgrid.common.protected import digest
 from civicgrid.demo import data
 from civicgrid.demo.cases import build_cases
+from civicgrid.demo.indicators import build_indicators
 from civicgrid.demo.plan import TerritoryPlan, plan_territory
 from civicgrid.demo.population import plan_residents
 from civicgrid.demo.staff import StaffPlan, UserSpec, plan_staff
@@ -562,6 +563,7 @@ def build_demo(
     if check_existing(seed, residents):
         out.write(f"演示数据已完整 (seed={seed}, 居民 {residents} 人), 跳过构建。\n")
         _complete_cases(seed, progress)  # a build from before the cases step gets its cases
+        build_indicators(seed=seed, out=out)  # indicators helper: idempotent, missing ones only
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -644,6 +646,7 @@ def build_demo(
                 seconds=time.perf_counter() - started,
             )
 
+    build_indicators(seed=seed, out=out)  # indicators helper: the report's first-half figures (demo/indicators.py)
     with transaction.atomic():
         district = Area.objects.select_for_update().get(code=data.DISTRICT_CODE)
         district.properties = {**district.properties, "demo": _marker(seed, residents, True)}

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.accounts.enums import Role
 from civicgrid.accounts.permissions import Capability, require_capability
-from civicgrid.accounts.scope import ensure_in_scope
+from civicgrid.accounts.scope import scope_queryset
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import Conflict, DomainError, NotFound
@@ -333,10 +333,10 @@ REVIEW_NOTE_MAX = 500
 
 def _reviewable(actor: Any, patrol_id: int) -> Patrol:
     require_capability(actor, Capability.REVIEW_PATROLS)
-    patrol = Patrol.objects.select_for_update().filter(pk=patrol_id).first()
+    # Out of the reviewer's scope is "not found" (never revealed).
+    patrol = scope_queryset(actor, Patrol.objects.select_for_update().filter(pk=patrol_id)).first()
     if patrol is None:
         raise NotFound(_("巡查记录不存在"))
-    ensure_in_scope(actor, patrol.area_code)
     if not patrol.flagged or patrol.status == PatrolStatus.ACTIVE:
         raise Conflict(_("该巡查轨迹无需核查"), code="not_flagged")
     if patrol.review_status != ReviewStatus.PENDING:

@@ -97,3 +97,34 @@ def fast_password_hashing(settings: Any) -> None:
 @pytest.fixture
 def world(district: SampleDistrict) -> PatrolWorld:
     return build_patrol_world(district)
+
+
+def make_patrol(
+    worker: User,
+    started: str,
+    *,
+    counts: bool = True,
+    distance_m: float = 1000.0,
+    coverage: float = 0.9,
+    flagged: bool = False,
+    minutes: int = 40,
+) -> Patrol:
+    """A finished patrol row (no track) started at local time ``started`` ("2025-05-06 09:00")."""
+    from civicgrid.patrols.enums import PatrolStatus, ReviewStatus
+
+    start = timezone.make_aware(dt.datetime.fromisoformat(started))
+    return Patrol.objects.create(
+        worker=worker,
+        duty=services._duty_of(worker),
+        area_code=worker.area.code if worker.area else "",
+        day=timezone.localtime(start).date(),
+        started_at=start,
+        ended_at=start + dt.timedelta(minutes=minutes),
+        status=PatrolStatus.ENDED,
+        distance_m=distance_m,
+        coverage=coverage,
+        counts_toward_duty=counts and not flagged,
+        flagged=flagged,
+        flag_reasons=[{"code": "speed", "message": "移动速度过快"}] if flagged else [],
+        review_status=ReviewStatus.PENDING if flagged else ReviewStatus.NONE,
+    )

@@ -10,6 +10,7 @@ and returns a ``CheckedPhoto`` with two freshly encoded copies:
   no ICC/XMP/text chunks: nothing but the picture, under MEDIA_ROOT.
 
 ``photo_add(*, actor, case, checked, kind)`` stores both copies and writes an audit record.
+``handling_photos_add(*, actor, case, checked, kind)`` stores the handler's before/after photos.
 ``case_photo_set_public(*, actor, photo, is_public, reason)`` hides a photo from the public
 (tracking page) or shows it again: moderation right, scoped, audited, on the timeline."""
 
@@ -33,8 +34,8 @@ from civicgrid.accounts.scope import ensure_in_scope
 from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
-from civicgrid.cases import selectors, services
-from civicgrid.cases.enums import CaseAction
+from civicgrid.cases import selectors, services, workflow
+from civicgrid.cases.enums import CaseAction, CaseStatus
 from civicgrid.cases.models import Case, CasePhoto, PhotoKind
 from civicgrid.common.errors import Forbidden, NotFound
 
@@ -237,3 +238,25 @@ def case_photo_set_public(*, actor: Any, photo: CasePhoto | int, is_public: bool
         is_transition=False,
     )
     return current
+
+
+HANDLING_KINDS = frozenset({PhotoKind.BEFORE, PhotoKind.AFTER})
+
+
+@transaction.atomic
+def handling_photos_add(*, actor: Any, case: Case, checked: Iterable[CheckedPhoto], kind: str) -> list[CasePhoto]:
+    """The handler's before/after photos (处置前 / 处置后) of a case being handled: only the
+    current owner (the handler rule of ``workflow.ACTION_RULES``), while the case is in
+    ``handling``. Each photo is stored and audited by ``photo_add``; the caller writes the
+    timeline event that lists them (a handling record or the report back)."""
+    ensure_can_write(actor)
+    if kind not in HANDLING_KINDS:
+        raise ValidationError({"photo_kind": _("处置照片只能是“处置前”或“处置后”")})
+    items = list(checked)
+    if not items:
+        return []
+    if case.status != CaseStatus.HANDLING:
+        raise ValidationError({"photos": _("只有处置中的案件可以上传处置照片")})
+    if not workflow.rule_allows(workflow.HANDLER, actor, case):
+        raise Forbidden(_("只有当前处置人可以上传处置照片"))
+    return [photo_add(actor=actor, case=case, checked=item, kind=kind) for item in items]

@@ -925,3 +925,61 @@ __all__ = [
     "case_possible_duplicates",
     "case_transition",
 ]
+
+
+# --- handling records (the worker's phone app) ------------------------------------------------
+
+
+@transaction.atomic
+def case_handling_record(
+    *, actor: Any, case: Case | int, expected_version: int, note: str = "", data: dict[str, Any] | None = None
+) -> CaseEvent:
+    """处置记录: the current handler notes progress on a case being handled (and lists the
+    photos added with it) without changing its status. Only the current owner (the handler
+    rule of ``workflow.ACTION_RULES``) may write one, only while the case is being handled;
+    a stale ``expected_version`` is a 409 like any transition. The version is NOT bumped (a
+    note never makes another person's form stale). One timeline event (备注, internal) and
+    one audit record."""
+    if _is_user(actor):
+        ensure_can_write(actor)
+    current = _load(case)
+    if current.version != expected_version:
+        raise Conflict(_(CONFLICT_MESSAGE), code="conflict")
+    if current.status != CaseStatus.HANDLING:
+        raise DomainError(
+            _("案件当前状态为“%(status)s”, 不能填写处置记录") % {"status": workflow.status_label(current.status)},
+            code="illegal_transition",
+        )
+    if not workflow.rule_allows(workflow.HANDLER, actor, current):
+        raise Forbidden(_("只有当前处置人可以填写处置记录"))
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": _("说明不能超过%(n)d个字") % {"n": NOTE_MAX}})
+    payload = dict(data or {})
+    if not note and not payload.get("photos"):
+        raise ValidationError({"note": _("请填写处置情况或上传照片")})
+    return _record_event(
+        case=current,
+        actor=actor,
+        action=CaseAction.COMMENT,
+        from_status=current.status,
+        to_status=current.status,
+        note=note,
+        data=payload,
+        changes={"note": {"before": None, "after": note[:200] or None}},
+        audit_action=AuditAction.UPDATE,
+        is_transition=False,
+    )
+
+
+@transaction.atomic
+def case_event_annotate(*, case: Case, actor: Any, data: Mapping[str, Any]) -> CaseEvent | None:
+    """Add ``data`` (a client action id, the ids of photos taken with it) to the event the
+    actor's last action on ``case`` wrote. Call it inside the same transaction, right after
+    ``case_transition``; the status, the note and the audit record are not touched."""
+    event = CaseEvent.objects.filter(case_id=case.pk, actor_id=getattr(actor, "pk", None)).order_by("-id").first()
+    if event is None:
+        return None
+    event.data = {**(event.data or {}), **dict(data)}
+    event.save(update_fields=["data"])
+    return event

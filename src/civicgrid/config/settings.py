@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "civicgrid.cases",
     "civicgrid.notifications",  # notifications helper: outbox, inbox, subscriptions
     "civicgrid.patrols",  # patrols helper (issue 4): patrols, tracks, duty
+    "civicgrid.mobile",  # mobile helper (issue 4 §3): the grid worker's phone app (PWA at /m/)
     "civicgrid.cameras",  # cameras helper (issue 4): registry, alert rules, alerts → cases
     "civicgrid.indicators",  # indicators helper (issue 5): district indicators register
     "civicgrid.demo",

@@ -71,9 +71,16 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     return qs | Case.objects.filter(co_handled)
 
 
+def user_department_ids(user: Any) -> list[int]:
+    """The ids of the user's departments (cached on the user object for the request)."""
+    return _department_ids(user)
+
+
 def reads_only_as_co_handler(user: Any, case: Case) -> bool:
     """True when ``user`` reads ``case`` only because their department co-handles it (such a
     reader may see the case and its timeline and act on their part, nothing else)."""
+    if not _department_ids(user):
+        return False
     return not _own_visible_cases(user).filter(pk=case.pk).exists()
 
 

@@ -28,9 +28,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.accounts.permissions import has_capability
 from civicgrid.audit.context import client_ip
-from civicgrid.cases import page_selectors, photos, selectors, services, workflow
+from civicgrid.cases import joint, page_selectors, photos, selectors, services, workflow
+from civicgrid.cases.enums import (
+    OPEN_ASSIST_STATUSES,
+    AssistAction,
+    AssistStatus,
+    CaseStatus,
+    Channel,
+    NotAcceptedReason,
+    Outcome,
+)
 from civicgrid.cases.enums import CaseAction as A
-from civicgrid.cases.enums import CaseStatus, Channel, NotAcceptedReason, Outcome
 from civicgrid.cases.forms import (
     IntakeForm,
     PhotoUploadForm,
@@ -39,7 +47,7 @@ from civicgrid.cases.forms import (
     TrackLookupForm,
     add_service_errors,
 )
-from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 
@@ -56,6 +64,10 @@ INBOX_TABS: list[tuple[str, Any, str]] = [
     ("manual_queue", gettext_lazy("待人工派遣"), CaseCapability.DISPATCH),
     ("to_register", gettext_lazy("待立案"), CaseCapability.INTAKE),
 ]
+# The 协办 tab (joint handling): open parts of the user's departments; shown after "mine" to
+# users with cases.handle who belong to a department.
+ASSIST_BOX = "assist"
+ASSIST_TAB_LABEL = gettext_lazy("协办")
 # The deadline each inbox sorts by.
 BOX_DEADLINE = {"to_sign_for": "acknowledge_due", "to_follow_up": "close_due", "to_verify": "close_due"}
 
@@ -107,13 +119,22 @@ def _is_htmx(request: HttpRequest) -> bool:
 def inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
     tabs = [(box, str(label)) for box, label, cap in INBOX_TABS if has_capability(user, cap)]
+    case_boxes = [box for box, _label in tabs]
+    if has_capability(user, CaseCapability.HANDLE) and selectors.user_department_ids(user):
+        at = case_boxes.index("mine") + 1 if "mine" in case_boxes else len(tabs)
+        tabs.insert(at, (ASSIST_BOX, str(ASSIST_TAB_LABEL)))
     boxes = [box for box, _label in tabs]
     box = request.GET.get("box") or (boxes[0] if boxes else "overdue")
     if box not in boxes:
         raise Http404(_("没有这个收件箱"))
-    counts = selectors.inbox_counts(user, boxes)
-    qs = selectors.inbox(user, box)
+    counts = selectors.inbox_counts(user, case_boxes)
     sort = request.GET.get("sort", "")
+    if ASSIST_BOX in boxes:
+        parts = selectors.assist_inbox(user)
+        counts[ASSIST_BOX] = parts.count()
+        if box == ASSIST_BOX:
+            return _assist_inbox(request, tabs, counts, parts, sort)
+    qs = selectors.inbox(user, box)
     field = BOX_DEADLINE.get(box, "handle_due")
     if sort == "deadline":
         qs = qs.order_by(f"{field}", "id")
@@ -135,18 +156,43 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _assist_inbox(
+    request: HttpRequest, tabs: list[tuple[str, str]], counts: dict[str, int], parts: Any, sort: str
+) -> HttpResponse:
+    """The 协办 tab: the department's open parts, nearest deadline first (or last)."""
+    if sort == "-deadline":
+        parts = parts.order_by("-due_at", "-id")
+    page = Paginator(parts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cases/inbox.html",
+        {
+            "tabs": [(b, label, counts.get(b, 0)) for b, label in tabs],
+            "box": ASSIST_BOX,
+            "page": page,
+            "sort": sort,
+            "now": page_selectors.now(),
+            "can_intake": has_capability(request.user, CaseCapability.INTAKE),
+            "can_dispatch": has_capability(request.user, CaseCapability.DISPATCH),
+        },
+    )
+
+
 # --- the case page ------------------------------------------------------------------------------
 
 
-def _action_forms(request: HttpRequest, case: Case) -> list[dict[str, Any]]:
+def _action_forms(request: HttpRequest, case: Case, open_parts: list[str] | None = None) -> list[dict[str, Any]]:
     actions = workflow.available_actions(request.user, case)
     forms = []
     for code in actions:
+        fields = ACTION_FIELDS.get(code, ())
+        if code == A.REPORT_BACK and open_parts:
+            fields = (*fields, "assist_override")
         forms.append(
             {
                 "code": code,
                 "label": workflow.action_label(code),
-                "fields": ACTION_FIELDS.get(code, ()),
+                "fields": fields,
                 "note_required": code in NOTE_REQUIRED,
                 "templates": code in TEMPLATE_ACTIONS,
             }
@@ -154,14 +200,32 @@ def _action_forms(request: HttpRequest, case: Case) -> list[dict[str, Any]]:
     return forms
 
 
-def _actions_context(request: HttpRequest, case: Case, *, error: str = "", posted: str = "") -> dict[str, Any]:
-    forms = _action_forms(request, case)
+def _open_part_names(case: Case, parts: list[CaseAssist] | None) -> list[str]:
+    """The departments whose part is still open (they hold up the report back)."""
+    if parts is None:
+        qs = CaseAssist.objects.filter(case_id=case.pk, status__in=OPEN_ASSIST_STATUSES)
+        return list(qs.order_by("id").values_list("department__name", flat=True))
+    return [p.department.name for p in parts if p.status in OPEN_ASSIST_STATUSES]
+
+
+def _actions_context(
+    request: HttpRequest,
+    case: Case,
+    *,
+    error: str = "",
+    posted: str = "",
+    parts: list[CaseAssist] | None = None,
+) -> dict[str, Any]:
+    may_report = workflow.may_take(request.user, case, A.REPORT_BACK)
+    open_parts = _open_part_names(case, parts) if may_report else []
+    forms = _action_forms(request, case, open_parts)
     needs = {f for form in forms for f in form["fields"]}
     with_templates = any(form["templates"] for form in forms)
     return {
         "response_templates": page_selectors.response_templates(case.category) if with_templates else [],
         "case": case,
         "action_forms": forms,
+        "open_parts": open_parts,
         "error": error,
         "posted": posted,
         "departments": page_selectors.departments_for_select() if needs & {"department", "target"} else [],
@@ -183,14 +247,16 @@ def _routing_reason(events: list[CaseEvent]) -> str:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get(request.user, pk)
     events = list(selectors.timeline(request.user, case))
-    context = _actions_context(request, case)
+    parts = selectors.case_assists(request.user, case)
+    context = _actions_context(request, case, parts=parts)
+    context.update(_joint_context(request, case, parts=parts))
     context.update(
         {
             "events": events,
             "routing_reason": _routing_reason(events),
             "photos": page_selectors.case_photos(case),
             "photo_form": PhotoUploadForm(),
-            "can_upload": _may_upload(request.user),
+            "can_upload": _may_upload(request.user) and not selectors.reads_only_as_co_handler(request.user, case),
             "can_moderate_photos": services.can_moderate(request.user),
             "is_new": request.GET.get("new") == "1",
         }
@@ -236,6 +302,8 @@ def _payload(request: HttpRequest, action: str) -> dict[str, Any]:
         payload["resolved"] = resolved == "yes"
     if "hours" in fields:
         payload["hours"] = _int(post.get("hours"), "hours", _("请填写延期小时数"))
+    if action == A.REPORT_BACK and post.get("assist_override", "").strip():
+        payload["assist_override"] = post.get("assist_override", "").strip()
     return payload
 
 
@@ -254,6 +322,14 @@ def _duplicate_target(request: HttpRequest, value: str) -> int:
     if found is None:
         raise ValidationError({"duplicate_of": _("要合并到的案件不存在或不在您的辖区范围内")})
     return int(found)
+
+
+def _error_status(exc: Exception) -> int:
+    if isinstance(exc, DomainError):
+        return exc.status
+    if isinstance(exc, PermissionDenied):
+        return 403
+    return 400
 
 
 def _error_text(exc: Exception) -> str:
@@ -314,6 +390,121 @@ def act(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(url)
 
 
+# --- joint handling (联合处置): the panel on the case page ------------------------------------------
+
+
+def _joint_context(
+    request: HttpRequest, case: Case, *, parts: list[CaseAssist] | None = None, error: str = "", posted: str = ""
+) -> dict[str, Any]:
+    """The 联合处置 panel: the parts with the buttons the user may press, the progress, and
+    (for the lead) the departments that may still be asked."""
+    user = request.user
+    if parts is None:
+        parts = selectors.case_assists(user, case)
+    now = page_selectors.now()
+    rows = [
+        {
+            "assist": part,
+            "overdue": part.is_open and part.due_at < now,
+            "actions": [
+                {
+                    "code": code,
+                    "label": workflow.assist_action_label(code),
+                    "note_required": code in workflow.ASSIST_TEXT_REQUIRED,
+                }
+                for code in workflow.available_assist_actions(user, case, part)
+            ],
+        }
+        for part in parts
+    ]
+    may_request = workflow.may_request_assist(user, case)
+    departments: list[Any] = []
+    if may_request:
+        busy = {p.department_id for p in parts if p.is_open}
+        departments = [d for d in selectors.assist_departments(case)[:200] if d.pk not in busy]
+    finished = sum(1 for p in parts if p.status in (AssistStatus.DONE, AssistStatus.DECLINED))
+    requested = sum(1 for p in parts if p.status != AssistStatus.CANCELLED)
+    return {
+        "parts": rows,
+        "joint_progress": {"finished": finished, "requested": requested},
+        "may_request_assist": may_request,
+        "assist_departments": departments,
+        "joint_error": error,
+        "joint_posted": posted,
+        "case": case,
+    }
+
+
+def _joint_error(request: HttpRequest, case_pk: int, exc: Exception, posted: str) -> HttpResponse:
+    """A refused joint action: the panel with the message (htmx) or the page with a message."""
+    error = _error_text(exc)
+    if _is_htmx(request):
+        case = selectors.case_get(request.user, case_pk)
+        return render(
+            request,
+            "cases/_joint.html",
+            _joint_context(request, case, error=error, posted=posted),
+            status=_error_status(exc),
+        )
+    messages.error(request, error)
+    return redirect(f"{reverse('cases:detail', args=[case_pk])}#case-joint")
+
+
+def _joint_done(request: HttpRequest, case_pk: int, message: str) -> HttpResponse:
+    messages.success(request, message)
+    url = f"{reverse('cases:detail', args=[case_pk])}#case-joint"
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+@cases_view(CaseCapability.VIEW)
+@require_POST
+def joint_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lead asks co-handling departments for help (htmx POST from the 联合处置 panel)."""
+    case = selectors.case_get(request.user, pk)
+    try:
+        expected = _int(request.POST.get("expected_version"), "expected_version", _("缺少版本号, 请刷新后重试"))
+        parts = joint.case_assist_request(
+            actor=request.user,
+            case=case,
+            department_ids=request.POST.getlist("department_ids"),
+            note=request.POST.get("note", ""),
+            expected_version=expected,
+        )
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        return _joint_error(request, pk, exc, AssistAction.REQUEST)
+    names = "、".join(p.department.name for p in parts)
+    return _joint_done(request, pk, _("已请求协办: %(names)s") % {"names": names})
+
+
+@cases_view(CaseCapability.VIEW)
+@require_POST
+def joint_act(request: HttpRequest, assist_id: int) -> HttpResponse:
+    """One action on a part: sign, report, decline (co-handler) or cancel (lead)."""
+    assist = selectors.assist_get(request.user, assist_id)
+    action = request.POST.get("action", "")
+    try:
+        expected = _int(request.POST.get("expected_version"), "expected_version", _("缺少版本号, 请刷新后重试"))
+        assist = joint.case_assist_act(
+            actor=request.user,
+            assist=assist,
+            action=action,
+            expected_version=expected,
+            note=request.POST.get("note", ""),
+        )
+    except (ValidationError, DomainError, PermissionDenied) as exc:
+        return _joint_error(request, assist.case_id, exc, f"{assist_id}:{action}")
+    message = _("已执行“%(action)s”(%(dept)s), 协办状态: %(status)s") % {
+        "action": workflow.assist_action_label(action),
+        "dept": assist.department.name,
+        "status": assist.get_status_display(),
+    }
+    return _joint_done(request, assist.case_id, message)
+
+
 # --- photos -------------------------------------------------------------------------------------
 
 
@@ -328,7 +519,7 @@ def _may_upload(user: Any) -> bool:
 @require_POST
 def photo_upload(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.case_get(request.user, pk)
-    if not _may_upload(request.user):
+    if not _may_upload(request.user) or selectors.reads_only_as_co_handler(request.user, case):
         raise PermissionDenied(_("您没有上传照片的权限"))
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
+from django.urls import reverse
 
 from civicgrid.accounts.enums import DepartmentKind, Role
 from civicgrid.accounts.models import Department, User
@@ -234,7 +235,7 @@ def test_who_may_act(j: Joint) -> None:
 
 def test_request_validation(j: Joint) -> None:
     w = j.w
-    cases = [
+    cases: list[tuple[list[Any], str]] = [
         ([], "请选择至少一个协办单位"),
         ([j.judicial.pk], "不服务该案件所在辖区"),  # another street's office
         ([999999], "不存在"),
@@ -452,17 +453,17 @@ def test_co_handler_reads_the_case_and_nothing_else(j: Joint) -> None:
 def test_a_case_with_several_parts_is_still_one_case(j: Joint) -> None:
     w = j.w
     today = dt.date.today()
-    period = {"start": today - dt.timedelta(days=1), "end": today + dt.timedelta(days=1)}
-    before = metrics.case_metrics(w.operator, **period)
+    start, end = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
+    before = metrics.case_metrics(w.operator, start=start, end=end)
     [legal] = j.request(j.legal)
     joint.case_assist_decline(actor=fresh(j.lawyer), assist=legal, expected_version=1, note="非法律问题")
     j.request(j.legal, w.police)  # asked again after declining: two parts of one department
     # The officer's department co-handles it AND the lawyer's twice: one row each.
     for user in (w.operator, w.officer, j.lawyer):
         assert selectors.visible_cases(fresh(user)).filter(pk=j.case.pk).count() == 1
-    after = metrics.case_metrics(w.operator, **period)
+    after = metrics.case_metrics(w.operator, start=start, end=end)
     assert after.as_dict() == before.as_dict() and after.received == 1
-    assert metrics.case_metrics(fresh(j.lawyer), **period).received == 1
+    assert metrics.case_metrics(fresh(j.lawyer), start=start, end=end).received == 1
 
 
 # --- the 协办 inbox ---------------------------------------------------------------------------------------
@@ -590,3 +591,128 @@ def test_openapi_documents_the_joint_endpoints(client: Client) -> None:
     out = schema["components"]["schemas"]["CaseAssistOut"]["properties"]
     assert {"status", "version", "due_at", "department_name", "response"} <= set(out)
     assert "assist_override" in schema["components"]["schemas"]["TransitionIn"]["properties"]
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_pages_joint_flow(client: Client, j: Joint) -> None:
+    w = j.w
+    detail = reverse("cases:detail", args=[j.case.pk])
+    client.force_login(w.chief)
+    page = client.get(detail).content.decode()
+    panel = page[page.index('id="case-joint"') :]
+    panel = panel[: panel.index("</section>")]
+    assert 'id="no-parts"' in panel and 'id="joint-request"' in panel
+    # Only the departments serving the case's territory are offered.
+    assert "清泉街社区法务室" in panel and "兴隆巷派出所" in panel and "小召司法所" not in panel
+
+    version = Case.objects.get(pk=j.case.pk).version
+    missing = client.post(
+        reverse("cases:joint_request", args=[j.case.pk]), {"expected_version": version, "note": "x"}, headers=HTMX
+    )
+    assert missing.status_code == 400 and "请选择至少一个协办单位" in missing.content.decode()
+    done = client.post(
+        reverse("cases:joint_request", args=[j.case.pk]),
+        {"expected_version": version, "note": "请协助调解", "department_ids": [j.legal.pk, w.police.pk]},
+        headers=HTMX,
+    )
+    assert done.status_code == 204 and done["HX-Redirect"].endswith("#case-joint")
+    legal, police = CaseAssist.objects.order_by("id")
+    stale = client.post(
+        reverse("cases:joint_request", args=[j.case.pk]),
+        {"expected_version": version, "note": "再请", "department_ids": [j.legal.pk]},
+        headers=HTMX,
+    )
+    assert stale.status_code == 409 and "该案件已被他人更新" in stale.content.decode()
+
+    # The lead's page: both parts, a cancel button each, and the report back needs an override.
+    page = client.get(detail).content.decode()
+    assert f'id="part-{legal.pk}"' in page and 'data-assist-action="cancel"' in page
+    assert 'name="assist_override"' in page and "已办结 0 / 共 2" in page
+
+    # The co-handler: the 协办 tab, the case (read only) with its part's buttons.
+    client.force_login(j.lawyer)
+    inbox = client.get(reverse("cases:inbox"), {"box": "assist"}).content.decode()
+    assert 'id="tab-assist"' in inbox and f'id="assist-row-{legal.pk}"' in inbox
+    assert f'id="assist-row-{police.pk}"' not in inbox
+    page = client.get(detail).content.decode()
+    assert 'id="no-actions"' in page and 'id="joint-request"' not in page
+    assert 'name="photos"' not in page  # no photo upload for a co-handler
+    assert page.count('data-assist-action="acknowledge"') == 1  # only its own part
+    assert 'data-assist-action="cancel"' not in page
+    act_url = reverse("cases:joint_act", args=[legal.pk])
+    illegal = client.post(act_url, {"action": "report", "expected_version": 1, "note": "已办"}, headers=HTMX)
+    assert illegal.status_code == 400 and "不能执行“反馈协办结果”" in illegal.content.decode()
+    assert client.post(act_url, {"action": "acknowledge", "expected_version": 1}, headers=HTMX).status_code == 204
+    conflict = client.post(act_url, {"action": "decline", "expected_version": 1, "note": "x"}, headers=HTMX)
+    assert conflict.status_code == 409 and "该协办任务已被他人更新" in conflict.content.decode()
+    assert 'id="joint-error"' in conflict.content.decode()
+    reported = client.post(act_url, {"action": "report", "expected_version": 2, "note": "已出具法律意见"})
+    assert reported.status_code == 302  # without htmx: back to the page
+    forbidden = client.post(
+        reverse("cases:joint_act", args=[police.pk]),
+        {"action": "decline", "expected_version": 1, "note": "x"},
+        headers=HTMX,
+    )
+    assert forbidden.status_code == 403
+    photo = client.post(reverse("cases:photo_upload", args=[j.case.pk]), {"kind": "report"})
+    assert photo.status_code == 403
+
+    # The lead reports back: refused while the police part is open, accepted with an override.
+    client.force_login(w.chief)
+    version = Case.objects.get(pk=j.case.pk).version
+    act_case = reverse("cases:act", args=[j.case.pk])
+    blocked = client.post(
+        act_case, {"action": "report_back", "expected_version": version, "note": "已处理"}, headers=HTMX
+    )
+    assert blocked.status_code == 400 and "以下协办单位尚未办结: 兴隆巷派出所" in blocked.content.decode()
+    passed = client.post(
+        act_case,
+        {"action": "report_back", "expected_version": version, "note": "已处理", "assist_override": "派出所无需参与"},
+        headers=HTMX,
+    )
+    assert passed.status_code == 204
+    page = client.get(detail).content.decode()
+    assert "强制反馈理由: 派出所无需参与" in page and "协办结果: 已出具法律意见" in page
+    assert CaseAssist.objects.get(pk=police.pk).status == AS.CANCELLED
+
+
+def test_pages_outsiders_get_404(client: Client, j: Joint) -> None:
+    [part] = j.request(j.legal)
+    client.force_login(j.clerk)
+    assert client.get(reverse("cases:detail", args=[j.case.pk])).status_code == 404
+    response = client.post(reverse("cases:joint_act", args=[part.pk]), {"action": "acknowledge", "expected_version": 1})
+    assert response.status_code == 404
+    inbox = client.get(reverse("cases:inbox"), {"box": "assist"}).content.decode()
+    assert "暂无协办任务" in inbox
+    # No department: no 协办 tab at all.
+    client.force_login(j.w.chief)
+    assert client.get(reverse("cases:inbox"), {"box": "assist"}).status_code == 404
+
+
+def test_assist_inbox_query_count_does_not_grow(client: Client, j: Joint, django_assert_max_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = j.w
+    j.request(j.legal)
+    client.force_login(j.lawyer)
+    url = reverse("cases:inbox")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, {"box": "assist"}).status_code == 200
+    for i in range(12):
+        case = w.intake(title=f"纠纷{i}")
+        assert case.status == S.DISPATCHED
+        joint.case_assist_request(
+            actor=w.operator, case=case, department_ids=[j.legal.pk], note="调解", expected_version=case.version
+        )
+    assert selectors.assist_inbox(fresh(j.lawyer)).count() == 13
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(url, {"box": "assist"}).content.decode()
+    assert body.count('class="assist-row"') == 13
+    assert len(many.captured_queries) == len(few.captured_queries)
+    with django_assert_max_num_queries(15):
+        client.get(url, {"box": "assist"})

@@ -1,8 +1,6 @@
 """/api/cameras: the signed alert and heartbeat endpoints of camera / AI-video platforms
 (see docs/cameras.md), and the registry and alerts for staff (session, scoped)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.db.models import QuerySet

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
 
@@ -15,6 +15,7 @@ from civicgrid.accounts.scope import scope_queryset
 from civicgrid.cameras import conf, selectors
 from civicgrid.cameras.enums import AlertOutcome, CameraKind, CameraStatus
 from civicgrid.cameras.services import offline_cutoff
+from civicgrid.common.errors import NotFound
 from civicgrid.territory.enums import AreaLevel
 from civicgrid.territory.models import Area
 
@@ -75,7 +76,10 @@ def registry(request: HttpRequest) -> HttpResponse:
 
 @capability_required(selectors.VIEW_CAPABILITY)
 def detail(request: HttpRequest, camera_id: int) -> HttpResponse:
-    camera = selectors.camera_get(request.user, camera_id)
+    try:
+        camera = selectors.camera_get(request.user, camera_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from None
     alerts = selectors.alerts_visible(request.user, selectors.AlertFilter(camera_id=camera.pk))
     page = Paginator(alerts, ALERTS_PAGE_SIZE).get_page(_page_number(request))
     return render(

@@ -64,6 +64,7 @@ def register_routers() -> None:
     from civicgrid.cameras.api import router as cameras_router
     from civicgrid.cases.api import router as cases_router
     from civicgrid.cases.metrics_api import router as cases_metrics_router
+    from civicgrid.dashboards.api import router as dashboards_router
     from civicgrid.indicators.api import router as indicators_router
     from civicgrid.notifications.api import router as notifications_router
     from civicgrid.patrols.api import router as patrols_router
@@ -79,6 +80,7 @@ def register_routers() -> None:
     api.add_router("/notifications", notifications_router)
     api.add_router("/cameras", cameras_router)
     api.add_router("/patrols", patrols_router)
+    api.add_router("/dashboards", dashboards_router)
     api.add_router("/indicators", indicators_router)
 
 

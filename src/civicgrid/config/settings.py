@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "civicgrid.mobile",  # mobile helper (issue 4 §3): the grid worker's phone app (PWA at /m/)
     "civicgrid.cameras",  # cameras helper (issue 4): registry, alert rules, alerts → cases
     "civicgrid.indicators",  # indicators helper (issue 5): district indicators register
+    "civicgrid.assessment",  # dashboards helper (issue 5): assessment schemes
+    "civicgrid.dashboards",  # dashboards helper (issue 5): wall screen, rankings (no models)
     "civicgrid.demo",
 ]
 

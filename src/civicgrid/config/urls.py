@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/", include("civicgrid.cases.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
     path("patrols/", include("civicgrid.patrols.urls")),
+    path("dashboards/", include("civicgrid.dashboards.urls")),
     path("m/", include("civicgrid.mobile.urls")),
     path("indicators/", include("civicgrid.indicators.urls")),
     path("cameras/", include("civicgrid.cameras.urls")),

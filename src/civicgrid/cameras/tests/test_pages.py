@@ -69,7 +69,7 @@ def test_registry_paginates_with_filters_kept(client: Client, cams: Cams, monkey
     client.force_login(cams.world.operator)
     first = client.get("/cameras/", {"kind": "bullet"})
     assert len(first.context["rows"]) == 5 and 'href="?kind=bullet&amp;page=2"' in first.content.decode()
-    last = client.get("/cameras/", {"kind": "bullet", "page": 3})
+    last = client.get("/cameras/", {"kind": "bullet", "page": "3"})
     assert len(last.context["rows"]) == 2
 
 

@@ -151,7 +151,7 @@ def test_todays_tracks_for_the_map(world: PatrolWorld, fast: Patrol, client: Cli
     assert yesterday.pk not in states and body["count"] == 3 and body["next_offset"] is None
     lines = {item["id"]: item["coordinates"] for item in body["items"]}
     assert len(lines[active.pk]) >= 2 and 2 <= len(lines[counted.pk]) <= 300
-    page = client.get("/api/patrols/tracks", {"area": "150104", "limit": 2}).json()
+    page = client.get("/api/patrols/tracks", {"area": "150104", "limit": "2"}).json()
     assert len(page["items"]) == 2 and page["next_offset"] == 2
     # A community sees only its own tracks; another node is a 404.
     client.force_login(make_user(Role.COMMUNITY_WORKER, world.district.communities[0], username="sq"))

@@ -202,7 +202,7 @@
         fields.push([name, value]);
       }
     });
-    var item = { user: String(user), url: form.action, fields: fields, files: files, createdAt: Date.now() };
+    var item = { user: String(user), url: form.getAttribute("action"), fields: fields, files: files, createdAt: Date.now() };
     Object.keys(extra).forEach(function (k) { item[k] = extra[k]; });
     return item;
   }

@@ -1,0 +1,198 @@
+"""The phone app in a browser on a 360 x 740 screen: (1) the patrol walk-through with a problem
+reported on the way, (2) my tasks: sign for, handle with notes and an after photo, report back,
+(3) offline: actions queued without a network, the cached list with its banner, the replay
+once online and the conflict message for a case changed meanwhile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from civicgrid.cases import services
+from civicgrid.cases.enums import CaseStatus as S
+from civicgrid.cases.models import Case, CaseEvent, CasePhoto, Category, IntakeRecord
+from civicgrid.cases.seed import seed_categories
+from civicgrid.cases.tests.conftest import World, build_world
+from civicgrid.cases.tests.photo_helpers import jpeg_with_gps
+from civicgrid.conftest import browser_login
+from civicgrid.patrols.enums import PatrolStatus
+from civicgrid.patrols.models import Patrol, PatrolPolicy
+from civicgrid.patrols.tests.conftest import build_patrol_world
+from civicgrid.testing.factories import SampleDistrict
+
+CONFLICT = "案件已被他人更新, 请刷新后重试"
+
+
+@pytest.fixture(autouse=True)
+def categories(transactional_db: Any) -> None:
+    """Transactional tests flush the tables, the migration's seed catalogue included."""
+    seed_categories(Category)
+
+
+def photo(name: str = "photo.jpg") -> dict[str, Any]:
+    return {"name": name, "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+
+
+def fits_the_phone(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
+
+
+def wait_for_service_worker(page: Any) -> None:
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_patrol_with_a_problem_reported_on_the_way(phone_page: Any, district: SampleDistrict, settings: Any) -> None:
+    # Emulated positions jump along the road within a second: not a speed to flag here.
+    settings.PATROLS_MAX_SPEED_KMH = 100_000
+    world = build_patrol_world(district)
+    PatrolPolicy.objects.create(area_code=district.district.code, times_per_day=1)
+    page = phone_page
+    page.context.grant_permissions(["geolocation"], origin=page.base_url)
+    track = world.road_track(6, offset_m=5)
+    page.context.set_geolocation({"longitude": track[0][0], "latitude": track[0][1], "accuracy": 5})
+    browser_login(page, world.road_chief.username)
+    page.goto(f"{page.base_url}/m/patrol/")
+    assert "0 / 1" in (page.text_content("#duty-count") or "")
+
+    page.click("#patrol-start")
+    page.wait_for_selector("#patrol-end:not([hidden])")
+    for lon, lat in track[1:4]:
+        page.wait_for_timeout(400)
+        page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
+    page.wait_for_function(
+        "Number(document.getElementById('patrol-queued').textContent) >= 3 || "
+        "document.getElementById('patrol-state').textContent.length > 0"
+    )
+
+    # A problem found on the way: one step, location and grid pre-filled.
+    page.click("#report-panel summary")
+    page.click("#report-relocate")
+    page.wait_for_function("document.getElementById('report-lon').value !== ''")
+    page.wait_for_function("document.getElementById('report-grid').textContent.indexOf('所在网格') === 0")
+    page.select_option("#report-category", label="邻里纠纷")
+    page.fill("#report-description", "清泉街路口两户居民因占道堆物发生争执")
+    page.set_input_files("#report-photos", files=[photo()])
+    page.click("#report-submit")
+    page.wait_for_function("document.getElementById('report-result').textContent.indexOf('已上报') === 0")
+    fits_the_phone(page)
+
+    for lon, lat in track[4:]:
+        page.wait_for_timeout(400)
+        page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 5})
+    page.wait_for_timeout(400)
+    with page.expect_navigation():
+        page.click("#patrol-end")  # uploads the queue, ends, reloads
+    page.wait_for_selector("#patrol-start:not([hidden])")
+    assert "1 / 1" in (page.text_content("#duty-count") or "")
+    assert page.is_visible("#duty-met")
+
+    patrol = Patrol.objects.get(worker=world.road_chief)
+    assert patrol.status == PatrolStatus.ENDED and patrol.counts_toward_duty
+    case = Case.objects.get()
+    assert case.channel == "patrol" and case.category.name == "邻里纠纷" and case.grid_id == district.grids[0].pk
+    assert case.lon is not None and abs(case.lon - track[3][0]) < 1e-4
+    assert CasePhoto.objects.filter(case=case).count() == 1
+    assert IntakeRecord.objects.get(case=case).attributes == {"patrol_id": patrol.pk}
+    assert case.tracking_code in (page.text_content("#reported-today") or "")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_my_tasks_sign_for_handle_and_report_back(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    case = world.intake(title="楼道堆放杂物堵塞消防通道")
+    assert case.status == S.DISPATCHED and case.current_handler_id == world.chief.pk
+    page = phone_page
+    browser_login(page, world.chief.username)
+    page.goto(f"{page.base_url}/m/")
+    assert "楼道堆放杂物" in (page.text_content("#group-sign") or "")
+    fits_the_phone(page)
+    page.click("#group-sign >> text=楼道堆放杂物堵塞消防通道")
+    page.wait_for_selector("#act-acknowledge")
+    page.click("#act-acknowledge button")
+    page.wait_for_selector("#act-report_back")
+    assert page.text_content("#case-status") == "处置中"
+    assert "已提交“签收”" in (page.text_content("#m-notices") or "")
+
+    page.fill("#act-record textarea[name=note]", "已联系物业, 约定今天下午清理")
+    page.check("#act-record input[name=photo_kind][value=after]")
+    page.set_input_files("#act-record input[type=file]", files=[photo("after.jpg")])
+    page.click("#act-record button[type=submit]")
+    page.wait_for_selector("#task-photos img")
+    assert "处置后" in (page.text_content("#task-photos") or "")
+
+    page.fill("#act-report_back textarea[name=note]", "杂物已清理, 消防通道畅通")
+    page.click("#act-report_back button[type=submit]")
+    page.wait_for_selector("#no-actions")
+    assert page.text_content("#case-status") == "已反馈待核查"
+    fits_the_phone(page)
+
+    case.refresh_from_db()
+    assert case.status == S.REPORTED
+    assert CasePhoto.objects.filter(case=case, kind="after").count() == 1
+    assert CaseEvent.objects.filter(case=case, action="comment", note__startswith="已联系物业").exists()
+    page.goto(f"{page.base_url}/m/")
+    assert "楼道堆放杂物" not in (page.text_content("main") or "")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    first = world.intake(title="路灯不亮")
+    second = world.intake(title="井盖缺失")
+    page = phone_page
+    browser_login(page, world.chief.username)
+    page.goto(f"{page.base_url}/m/")
+    wait_for_service_worker(page)
+    for case in (second, first):  # both task pages are kept by the service worker
+        page.goto(f"{page.base_url}/m/tasks/{case.pk}/")
+    page.goto(f"{page.base_url}/m/")
+    page.wait_for_selector(f"li[data-case='{first.pk}']")
+
+    page.context.set_offline(True)
+    page.goto(f"{page.base_url}/m/tasks/{second.pk}/")
+    assert page.get_attribute("body", "data-cached") == "1"
+    assert "离线: 显示上次的数据, 更新于" in (page.text_content("#offline-banner") or "")
+    page.click("#act-acknowledge button")
+    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待同步') === 0")
+    page.goto(f"{page.base_url}/m/tasks/{first.pk}/")
+    page.click("#act-acknowledge button")
+    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待同步') === 0")
+
+    # Reloading shows the cached list, with what waits to be sent.
+    page.goto(f"{page.base_url}/m/")
+    assert page.get_attribute("body", "data-cached") == "1"
+    assert page.is_visible("#offline-banner")
+    assert "待同步: 签收" in (page.text_content(f"li[data-case='{first.pk}']") or "")
+    assert "待同步: 签收" in (page.text_content(f"li[data-case='{second.pk}']") or "")
+    page.reload()
+    assert "待同步 2" in (page.text_content("#sync-status") or "")  # nothing queued is lost
+
+    # Meanwhile the command centre sends the second case to the community worker.
+    second.refresh_from_db()
+    services.case_dispatch(actor=world.operator, case=second, expected_version=second.version, handler=world.worker)
+    assert Case.objects.get(pk=first.pk).status == S.DISPATCHED  # nothing reached the server
+
+    with page.expect_navigation():
+        page.context.set_offline(False)  # "online": the queue replays in order, then the page reloads
+    page.wait_for_function(f"document.getElementById('m-notices').textContent.indexOf('{CONFLICT}') !== -1")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == S.HANDLING and first.current_handler_id == world.chief.pk
+    assert second.status == S.DISPATCHED and second.current_handler_id == world.worker.pk  # not overwritten
+    notices = page.text_content("#m-notices") or ""
+    assert "“井盖缺失”" in notices and "签收" in notices
+    assert page.get_attribute("body", "data-cached") == "0"
+    assert page.is_hidden("#sync-status")
+    assert page.evaluate("CivicQueue.all(document.body.dataset.user).then(items => items.length)") == 0
+
+    # Logging out leaves none of this user's pages on the phone.
+    data_caches = "caches.keys().then(k => k.filter(n => n.indexOf('civicgrid-m-data-u') === 0).length)"
+    assert page.evaluate(data_caches) >= 1
+    page.click("#m-logout button")
+    page.wait_for_selector("#id_username")
+    assert page.evaluate(data_caches) == 0

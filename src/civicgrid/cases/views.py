@@ -452,12 +452,13 @@ def _joint_error(request: HttpRequest, case_pk: int, exc: Exception, posted: str
 
 def _joint_done(request: HttpRequest, case_pk: int, message: str) -> HttpResponse:
     messages.success(request, message)
-    url = f"{reverse('cases:detail', args=[case_pk])}#case-joint"
+    url = reverse("cases:detail", args=[case_pk])
     if _is_htmx(request):
+        # The page itself (a URL differing only by its #fragment would not reload it).
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
         return response
-    return redirect(url)
+    return redirect(f"{url}#case-joint")
 
 
 @cases_view(CaseCapability.VIEW)

@@ -33,6 +33,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import DomainError
 from civicgrid.common.protected import digest
 from civicgrid.demo import data
+from civicgrid.demo.cameras import build_cameras
 from civicgrid.demo.cases import build_cases
 from civicgrid.demo.indicators import build_indicators
 from civicgrid.demo.plan import TerritoryPlan, plan_territory
@@ -564,6 +565,7 @@ def build_demo(
         out.write(f"演示数据已完整 (seed={seed}, 居民 {residents} 人), 跳过构建。\n")
         _complete_cases(seed, progress)  # a build from before the cases step gets its cases
         build_indicators(seed=seed, out=out)  # indicators helper: idempotent, missing ones only
+        build_cameras(seed=seed, out=out)  # cameras helper: idempotent, missing cameras and rules only
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -647,6 +649,7 @@ def build_demo(
             )
 
     build_indicators(seed=seed, out=out)  # indicators helper: the report's first-half figures (demo/indicators.py)
+    build_cameras(seed=seed, out=out)  # cameras helper: cameras in all 58 communities, alert rules (demo/cameras.py)
     with transaction.atomic():
         district = Area.objects.select_for_update().get(code=data.DISTRICT_CODE)
         district.properties = {**district.properties, "demo": _marker(seed, residents, True)}

@@ -60,6 +60,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def register_routers() -> None:
     """Apps add their routers here, in one place."""
     from civicgrid.accounts.api import router as accounts_router
+    from civicgrid.assessment.api import router as assessment_router
     from civicgrid.audit.api import router as audit_router
     from civicgrid.cameras.api import router as cameras_router
     from civicgrid.cases.api import router as cases_router
@@ -81,6 +82,7 @@ def register_routers() -> None:
     api.add_router("/cameras", cameras_router)
     api.add_router("/patrols", patrols_router)
     api.add_router("/dashboards", dashboards_router)
+    api.add_router("/assessment", assessment_router)
     api.add_router("/indicators", indicators_router)
 
 

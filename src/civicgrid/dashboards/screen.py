@@ -38,7 +38,7 @@ from civicgrid.territory.models import Area
 from civicgrid.territory.selectors import area_get
 
 TREND_WEEKS = 12
-OVERDUE_ROWS = 12
+OVERDUE_ROWS = 8
 PATROL_ROWS = 10
 REFRESH_SECONDS = 60
 

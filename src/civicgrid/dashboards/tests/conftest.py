@@ -40,7 +40,9 @@ class Fixture:
         return self.w.d
 
 
-def _make(n: int, rng: random.Random, d: SampleDistrict, police: Department, received: dt.datetime) -> Case:
+def _make(
+    n: int, rng: random.Random, d: SampleDistrict, police: Department, received: dt.datetime, now: dt.datetime
+) -> Case:
     grid = d.grids[rng.choice([0, 1, 2, 4, 5, 6])]
     status = rng.choice(
         [CaseStatus.HANDLING] * 3
@@ -57,11 +59,11 @@ def _make(n: int, rng: random.Random, d: SampleDistrict, police: Department, rec
     kw["handle_due"] = received + dt.timedelta(days=3)
     kw["close_due"] = received + dt.timedelta(days=5)
     if status in (CaseStatus.CLOSED, CaseStatus.EVALUATED):
-        kw["closed_at"] = min(received + dt.timedelta(hours=rng.choice([2, 30, 150])), NOW - dt.timedelta(minutes=1))
+        kw["closed_at"] = min(received + dt.timedelta(hours=rng.choice([2, 30, 150])), now - dt.timedelta(minutes=1))
     if status == CaseStatus.EVALUATED:
         kw["satisfaction"] = rng.choice([2, 3, 4, 5, 5])
         kw["resolved"] = rng.random() < 0.8
-    if status in OPEN_STATUSES and kw["handle_due"] < NOW and rng.random() < 0.7:
+    if status in OPEN_STATUSES and kw["handle_due"] < now and rng.random() < 0.7:
         kw["overdue_at"] = kw["handle_due"]
     if rng.random() < 0.2:
         kw["rehandle_count"] = 1
@@ -81,18 +83,20 @@ def _make(n: int, rng: random.Random, d: SampleDistrict, police: Department, rec
     )
 
 
-def build_fixture(w: World, seed: int = 5) -> list[Case]:
+def build_fixture(w: World, seed: int = 5, now: dt.datetime = NOW) -> list[Case]:
     rng = random.Random(seed)
     d = w.d
     out: list[Case] = []
     n = 0
     # today (before NOW), earlier this year, last year (not counted this year)
-    moments = [NOW - dt.timedelta(hours=h) for h in (1, 2, 3, 5, 8, 12, 14)]
-    moments += [NOW - dt.timedelta(days=rng.randint(1, 75), hours=rng.randint(0, 20)) for _ in range(55)]
-    moments += [dt.datetime(2025, 12, 30, 10, tzinfo=TZ), dt.datetime(2025, 11, 3, 9, tzinfo=TZ)]
+    start_of_day = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    hours_today = max(int((now - start_of_day).total_seconds() // 3600), 1)
+    moments = [now - dt.timedelta(minutes=20 + 60 * (h % hours_today)) for h in (0, 1, 2, 4, 7, 11, 13)]
+    moments += [now - dt.timedelta(days=rng.randint(1, 75), hours=rng.randint(0, 20)) for _ in range(55)]
+    moments += [dt.datetime(now.year - 1, 12, 30, 10, tzinfo=TZ), dt.datetime(now.year - 1, 11, 3, 9, tzinfo=TZ)]
     for moment in moments:
         n += 1
-        out.append(_make(n, rng, d, w.police, moment))
+        out.append(_make(n, rng, d, w.police, moment, now))
     # a case located only to the district (no grid) and one of the other street held by
     # the street-0 administrator personally (visible to them although outside their street)
     n += 1
@@ -105,9 +109,9 @@ def build_fixture(w: World, seed: int = 5) -> list[Case]:
             channel="hotline",
             status=CaseStatus.HANDLING,
             area_code=d.district.code,
-            received_at=NOW - dt.timedelta(days=3),
-            handle_due=NOW - dt.timedelta(days=1),
-            overdue_at=NOW - dt.timedelta(days=1),
+            received_at=now - dt.timedelta(days=3),
+            handle_due=now - dt.timedelta(days=1),
+            overdue_at=now - dt.timedelta(days=1),
         )
     )
     return out

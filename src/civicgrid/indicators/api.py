@@ -1,8 +1,6 @@
 """/api/indicators: the register with progress (scoped, paginated), one indicator with its
 series, its value history, and entering a value (owner department only)."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any, overload
 

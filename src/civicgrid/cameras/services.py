@@ -534,7 +534,7 @@ def _notify_offline(by_community: dict[str, list[str]], now: datetime) -> int:
             % {"m": conf.offline_after_minutes(), "list": shown},
             cause=f"cameras:offline:{community}:{stamp}",
             object_type="cameras.camera",
-            link=f"/cameras/?community={community}&status=offline",
+            link=f"/cameras/?area={community}&status=offline",
             area_code=community,
             now=now,
         )

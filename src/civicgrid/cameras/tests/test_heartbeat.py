@@ -103,6 +103,7 @@ def test_sweep_marks_silent_cameras_offline(client: Client, cams: Cams, settings
     assert [e.changes["status"]["after"] for e in audit.order_by("id")] == ["online", "offline"]
     note = Notification.objects.get(recipient=cams.world.worker)
     assert "CAM-0001" in note.body and note.area_code == camera.area_code[:12]
+    assert note.link == f"/cameras/?area={camera.area_code[:12]}&status=offline"
     assert not Notification.objects.filter(recipient=cams.world.other_worker).exists()
     # A heartbeat brings it back.
     cams.heartbeat(client, [cams.camera.code])

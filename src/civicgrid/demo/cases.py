@@ -30,12 +30,13 @@ from django.db.models import Q
 from django.utils import timezone
 from shapely.geometry import shape
 
+from civicgrid.accounts.enums import DepartmentKind
 from civicgrid.accounts.models import Department
 from civicgrid.accounts.scope import code_range_q
+from civicgrid.cases.enums import AssistStatus, Channel, Outcome, TargetKind, Tier
 from civicgrid.cases.enums import CaseAction as A
 from civicgrid.cases.enums import CaseStatus as S
-from civicgrid.cases.enums import Channel, Outcome, TargetKind, Tier
-from civicgrid.cases.models import TRACKING_ALPHABET, TRACKING_LENGTH, Case, CaseEvent, Category
+from civicgrid.cases.models import TRACKING_ALPHABET, TRACKING_LENGTH, Case, CaseAssist, CaseEvent, Category
 from civicgrid.common.protected import protect
 from civicgrid.demo import data
 from civicgrid.territory.enums import AreaLevel
@@ -350,7 +351,126 @@ def build_cases(
         event_rows += len(rows)
         if progress:
             progress(len(existing) + created, RECEIVED)
-    return {"created": created, "events": event_rows, "existing": len(existing)}
+    joint = build_joint_cases(seed=seed, anchor=anchor) if created else 0
+    return {"created": created, "events": event_rows, "existing": len(existing), "joint": joint}
+
+
+# --- joint handling (联合处置): 清泉街's legal office and the street's police station -------------
+
+JOINT_CASES = 12
+DISPUTES = "MD"  # the 矛盾纠纷 class
+JOINT_TEXTS = {
+    DepartmentKind.LEGAL: ("请法务室提供法律咨询并参与调解", "已出具法律意见, 促成双方签订调解协议"),
+    DepartmentKind.POLICE: ("请派出所民警到场维持秩序", "民警已到场, 现场秩序正常, 已做记录"),
+}
+
+
+def build_joint_cases(*, seed: int, anchor: dt.datetime) -> int:
+    """A dozen recent 清泉街 disputes joint-handled by the legal office and the police station:
+    parts done for cases reported back or closed, in progress for cases in handling (bulk rows
+    with their timeline lines; idempotent). Returns the number of parts written."""
+    prefix = f"demo:{seed}:"
+    if CaseAssist.objects.filter(case__idempotency_key__startswith=prefix).exists():
+        return 0
+    legal = Department.objects.filter(kind=DepartmentKind.LEGAL, is_active=True).select_related("area").first()
+    if legal is None:
+        return 0
+    community = legal.area.code
+    police = (
+        Department.objects.filter(kind=DepartmentKind.POLICE, is_active=True, area__code=community[:9])
+        .select_related("area")
+        .first()
+    )
+    departments = [d for d in (legal, police) if d is not None]
+    members = {
+        d.pk: next((u.pk for u in d.members.filter(is_active=True).order_by("pk")[:1]), None) for d in departments
+    }
+    cases = list(
+        Case.objects.filter(
+            idempotency_key__startswith=prefix,
+            area_code__startswith=community,
+            category__parent__code=DISPUTES,
+            acknowledged_at__isnull=False,
+            current_handler__isnull=False,
+            status__in=(S.HANDLING, S.REPORTED, S.CLOSED, S.EVALUATED),
+        )
+        .select_related("category")
+        .order_by("-received_at")[:JOINT_CASES]
+    )
+    parts: list[CaseAssist] = []
+    plans: list[list[tuple[str, dt.datetime, str]]] = []
+    for case in cases:
+        assert case.acknowledged_at is not None
+        start = case.acknowledged_at
+        end = case.reported_at or anchor
+        requested = start + (end - start) * 0.1
+        due = requested + dt.timedelta(hours=case.category.hours_for(case.priority)["handle"])
+        for n, dept in enumerate(departments):
+            ask, answer = JOINT_TEXTS[DepartmentKind(dept.kind)]
+            acknowledged = requested + (end - requested) * (0.2 + 0.1 * n)
+            responded = requested + (end - requested) * (0.7 + 0.1 * n)
+            in_handling = case.status == S.HANDLING
+            # In handling: the legal office is at work, the police have not signed yet.
+            status = (
+                (AssistStatus.ACKNOWLEDGED if n == 0 else AssistStatus.REQUESTED) if in_handling else AssistStatus.DONE
+            )
+            steps: list[tuple[str, dt.datetime, str]] = [(A.ASSIST_REQUEST, requested, ask)]
+            fields: dict[str, Any] = {}
+            if status in (AssistStatus.ACKNOWLEDGED, AssistStatus.DONE):
+                steps.append((A.ASSIST_ACKNOWLEDGE, acknowledged, ""))
+                fields.update(acknowledged_at=acknowledged, acknowledged_by_id=members[dept.pk])
+            if status == AssistStatus.DONE:
+                steps.append((A.ASSIST_REPORT, responded, answer))
+                fields.update(responded_at=responded, responded_by_id=members[dept.pk], response=answer)
+            parts.append(
+                CaseAssist(
+                    case=case,
+                    department=dept,
+                    status=status,
+                    version=len(steps),
+                    area_code=case.area_code,
+                    note=ask,
+                    requested_by_id=case.current_handler_id,
+                    requested_at=requested,
+                    due_at=due,
+                    updated_at=steps[-1][1],
+                    **fields,
+                )
+            )
+            plans.append(steps)
+    CaseAssist.objects.bulk_create(parts, batch_size=BATCH)
+    if any(p.pk is None for p in parts):  # a backend without RETURNING: look the ids up
+        ids = {
+            (c, d): pk
+            for pk, c, d in CaseAssist.objects.filter(case__in=cases).values_list("pk", "case_id", "department_id")
+        }
+        for part in parts:
+            part.pk = ids[(part.case_id, part.department_id)]
+    events = [
+        CaseEvent(
+            case_id=part.case_id,
+            action=action,
+            from_status=S.HANDLING,
+            to_status=S.HANDLING,
+            is_transition=False,
+            actor_id=None,
+            actor_label="演示数据",
+            note=note,
+            data={
+                "assist": {
+                    "id": part.pk,
+                    "department": {"id": part.department_id, "name": part.department.name},
+                    "due_at": part.due_at.isoformat(),
+                }
+            },
+            area_code=part.area_code,
+            occurred_at=when,
+        )
+        for part, steps in zip(parts, plans, strict=True)
+        for action, when, note in steps
+    ]
+    CaseEvent.objects.bulk_create(events, batch_size=BATCH)
+    return len(parts)
 
 
 def demo_case_counts(seed: int) -> dict[str, int]:

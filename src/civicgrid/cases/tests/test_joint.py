@@ -716,3 +716,30 @@ def test_assist_inbox_query_count_does_not_grow(client: Client, j: Joint, django
     assert len(many.captured_queries) == len(few.captured_queries)
     with django_assert_max_num_queries(15):
         client.get(url, {"box": "assist"})
+
+
+# --- the demo -----------------------------------------------------------------------------------------------
+
+
+def test_demo_joint_cases(j: Joint) -> None:
+    from django.utils import timezone
+
+    from civicgrid.demo.cases import build_joint_cases
+
+    Case.objects.filter(pk=j.case.pk).update(idempotency_key="demo:5:0")
+    assert build_joint_cases(seed=5, anchor=timezone.now()) == 2
+    legal = CaseAssist.objects.get(department=j.legal)
+    police = CaseAssist.objects.get(department=j.w.police)
+    # The case is in handling: the legal office is at work, the police have not signed yet.
+    assert (legal.status, legal.acknowledged_by, police.status) == (AS.ACKNOWLEDGED, j.lawyer, AS.REQUESTED)
+    assert legal.requested_by == j.w.chief and legal.version == 2
+    assert [e.action for e in events(j.case, A.ASSIST_REQUEST, A.ASSIST_ACKNOWLEDGE)] == [
+        A.ASSIST_REQUEST,
+        A.ASSIST_ACKNOWLEDGE,
+        A.ASSIST_REQUEST,
+    ]
+    assert [p.pk for p in selectors.assist_inbox(fresh(j.lawyer))] == [legal.pk]
+    assert build_joint_cases(seed=5, anchor=timezone.now()) == 0  # idempotent
+    # The demo parts go on through the services like any other.
+    legal = joint.case_assist_report(actor=fresh(j.lawyer), assist=legal, expected_version=2, note="已调解")
+    assert legal.status == AS.DONE

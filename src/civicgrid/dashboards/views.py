@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from civicgrid.accounts.models import Department
 from civicgrid.accounts.permissions import capability_required
 from civicgrid.cases.enums import Channel
 from civicgrid.cases.models import Category
@@ -82,6 +83,7 @@ def drilldown(request: HttpRequest) -> HttpResponse:
         "area": area_get(request.user, f.area_code) if f.area_code else None,
         "category": Category.objects.filter(code=f.category_code).first() if f.category_code else None,
         "channel": Channel(f.channel).label if f.channel else None,
+        "department": Department.objects.filter(pk=f.department_id).first() if f.department_id else None,
         "received_url": f.with_metric("received").url() if f.is_period else None,
     }
     return render(request, "dashboards/drilldown.html", context)

@@ -27,10 +27,17 @@ from civicgrid.common.errors import Conflict
 from civicgrid.mobile import selectors
 
 # The actions the phone offers (the others stay on the desktop case page).
-MOBILE_ACTIONS: tuple[str, ...] = (A.ACKNOWLEDGE, A.REPORT_BACK, A.REQUEST_EXTENSION, A.RETURN_TO_DISPATCHER)
+MOBILE_ACTIONS: tuple[str, ...] = (
+    A.ACKNOWLEDGE,
+    A.ACCEPT_TRANSFER,
+    A.REPORT_BACK,
+    A.REQUEST_EXTENSION,
+    A.RETURN_TO_DISPATCHER,
+    A.REFUSE_TRANSFER,
+)
 RECORD = "record"  # 处置记录: a note and/or photos, no status change
 # Actions whose note is required (the workflow's reasons plus what the service asks for).
-NOTE_REQUIRED = frozenset({A.REPORT_BACK, A.REQUEST_EXTENSION, A.RETURN_TO_DISPATCHER})
+NOTE_REQUIRED = frozenset({A.REPORT_BACK, A.REQUEST_EXTENSION, A.RETURN_TO_DISPATCHER, A.REFUSE_TRANSFER})
 # Actions that may carry handling photos (taken while the case is being handled).
 PHOTO_ACTIONS = frozenset({RECORD, A.REPORT_BACK})
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -132,6 +132,24 @@ def test_task_page_shows_only_the_actions_allowed_now(client: Client, world: Wor
 
 
 @pytest.mark.django_db
+def test_a_department_handler_accepts_a_transfer_on_the_phone(client: Client, world: World) -> None:
+    case = act(world, act(world, dispatched_to_chief(world), A.ACKNOWLEDGE), A.TRANSFER)
+    assert case.status == S.TRANSFER_PENDING
+    login(client, world.officer)
+    assert case in selectors.task_group(world.officer, "sign")
+    html = client.get(f"/m/tasks/{case.pk}/").content.decode()
+    assert 'id="act-accept_transfer"' in html and 'id="act-refuse_transfer"' in html
+    refused = client.post(
+        f"/m/tasks/{case.pk}/act/", {"action": "refuse_transfer", "expected_version": case.version}, headers=JSON
+    )
+    assert refused.status_code == 400 and "note" in refused.json()["error"]["fields"]
+    response = client.post(
+        f"/m/tasks/{case.pk}/act/", {"action": "accept_transfer", "expected_version": case.version}, headers=JSON
+    )
+    assert response.status_code == 200 and response.json()["case"]["status"] == S.HANDLING
+
+
+@pytest.mark.django_db
 def test_another_workers_case_is_404(client: Client, world: World) -> None:
     from civicgrid.accounts.enums import Role
     from civicgrid.territory.models import Duty, Responsibility

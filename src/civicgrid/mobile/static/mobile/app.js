@@ -152,7 +152,9 @@
                 addNotice({ kind: "conflict", caseId: item.caseId, title: item.title, text: item.label + ": " + d.msgConflict });
                 return Q.remove(item.id).then(function () { return true; });
               }
-              if (res.status === 0 || res.status === 401 || res.status === 429 || res.status >= 500) {
+              // A 403 that is not ours (the CSRF page) is the session's problem, not the action's.
+              var unexplained = res.status === 403 && !(res.data && res.data.error);
+              if (res.status === 0 || res.status === 401 || res.status === 429 || res.status >= 500 || unexplained) {
                 if (res.status === 0 || res.status === 401) $("sync-status").textContent = d.msgRelogin;
                 return false;  // keep it; try again later
               }

@@ -36,6 +36,7 @@ from civicgrid.demo import data
 from civicgrid.demo.cameras import build_cameras
 from civicgrid.demo.cases import build_cases
 from civicgrid.demo.indicators import build_indicators
+from civicgrid.demo.patrols import build_demo_patrols
 from civicgrid.demo.plan import TerritoryPlan, plan_territory
 from civicgrid.demo.population import plan_residents
 from civicgrid.demo.staff import StaffPlan, UserSpec, plan_staff
@@ -566,6 +567,7 @@ def build_demo(
         _complete_cases(seed, progress)  # a build from before the cases step gets its cases
         build_indicators(seed=seed, out=out)  # indicators helper: idempotent, missing ones only
         build_cameras(seed=seed, out=out)  # cameras helper: idempotent, missing cameras and rules only
+        build_demo_patrols(seed=seed, out=out)  # patrols helper: tops up the last week's patrols (demo/patrols.py)
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -650,6 +652,7 @@ def build_demo(
 
     build_indicators(seed=seed, out=out)  # indicators helper: the report's first-half figures (demo/indicators.py)
     build_cameras(seed=seed, out=out)  # cameras helper: cameras in all 58 communities, alert rules (demo/cameras.py)
+    build_demo_patrols(seed=seed, out=out)  # patrols helper: the last week's patrols of every chief (demo/patrols.py)
     with transaction.atomic():
         district = Area.objects.select_for_update().get(code=data.DISTRICT_CODE)
         district.properties = {**district.properties, "demo": _marker(seed, residents, True)}

@@ -35,8 +35,8 @@
     }
     chart.setOption({
       tooltip: { trigger: "axis" },
-      legend: { data: legend },
-      grid: { left: 60, right: 20, top: 40, bottom: 30 },
+      legend: { data: legend, top: 0, left: "center" },
+      grid: { left: 60, right: 20, top: 56, bottom: 30 },
       xAxis: { type: "category", data: d.periods },
       yAxis: { type: "value", name: d.unit },
       series: series

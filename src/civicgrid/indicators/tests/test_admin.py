@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
@@ -49,8 +51,8 @@ def test_system_admin_manages_indicators_and_targets_in_the_admin(client: Client
     world.jobs.refresh_from_db()
     assert world.jobs.name == "城镇新增就业人数"
     assert sorted(IndicatorTarget.objects.filter(indicator=world.jobs).values_list("year", "target")) == [
-        (2026, 8500),
-        (2027, 9000),
+        (2026, Decimal(8500)),
+        (2027, Decimal(9000)),
     ]
     assert AuditEvent.objects.filter(object_type="indicators.indicator", message="admin").exists()
     assert AuditEvent.objects.filter(object_type="indicators.indicatortarget", message="admin").count() == 2

@@ -196,3 +196,45 @@ def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, distr
     page.click("#m-logout button")
     page.wait_for_selector("#id_username")
     assert page.evaluate(data_caches) == 0
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_reports_written_offline_are_sent_once_each(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    page = phone_page
+    lon, lat = district.grid_center(district.grids[0])
+    page.context.grant_permissions(["geolocation"], origin=page.base_url)
+    page.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
+    browser_login(page, world.chief.username)
+    page.goto(f"{page.base_url}/m/report/")
+    wait_for_service_worker(page)
+    page.reload()  # this render is the copy the service worker keeps
+    page.wait_for_function("document.getElementById('report-lon').value !== ''")
+    page.select_option("#report-category", label="邻里纠纷")
+    page.fill("#report-description", "在线上报的第一个问题")
+    page.click("#report-submit")
+    page.wait_for_function("document.getElementById('report-result').textContent.indexOf('已上报') === 0")
+
+    page.context.set_offline(True)
+    page.reload()  # the cached copy: its form's key was used above, the page gives each report a new one
+    assert page.get_attribute("body", "data-cached") == "1"
+    page.wait_for_function("document.getElementById('report-lon').value !== ''")
+    for text in ("小区门口垃圾桶满溢无人清运", "路边广告牌松动有坠落危险"):
+        page.select_option("#report-category", label="邻里纠纷")
+        page.fill("#report-description", text)
+        page.set_input_files("#report-photos", files=[photo()])
+        page.click("#report-submit")
+        page.wait_for_function("document.getElementById('report-result').textContent.indexOf('已保存到手机') !== -1")
+        page.wait_for_function("document.getElementById('report-submit').disabled === false")
+    assert "待同步 2" in (page.text_content("#sync-status") or "")
+    assert Case.objects.count() == 1
+
+    with page.expect_navigation():
+        page.context.set_offline(False)
+    page.wait_for_function("document.getElementById('sync-status').hidden")
+    cases = list(Case.objects.order_by("id"))[1:]
+    assert [c.description for c in cases] == ["小区门口垃圾桶满溢无人清运", "路边广告牌松动有坠落危险"]
+    assert all(c.channel == "patrol" and c.grid_id == district.grids[0].pk for c in cases)
+    assert CasePhoto.objects.filter(case__in=cases, kind="report").count() == 2
+    assert len({c.idempotency_key for c in cases}) == 2

@@ -247,6 +247,9 @@
   var report = $("report-form");
   if (report) {
     var rd = report.dataset;
+    // A cached copy of this page carries the key of its first render: every report written
+    // on this page gets a key of its own, or a second offline report would replay the first.
+    report.querySelector("[name=idempotency_key]").value = Q.newId();
     var CAT_KEY = "civicgrid.m.category." + user;
     var category = $("report-category");
     var lastCategory = localStorage.getItem(CAT_KEY);

@@ -14,7 +14,7 @@ from civicgrid.accounts.models import Department, User
 from civicgrid.cases.enums import TIER_CODE_LENGTH, TIER_ORDER, TargetKind, Tier
 from civicgrid.cases.models import Case, Category, RoutingRule
 from civicgrid.territory.enums import AreaLevel
-from civicgrid.territory.models import Area, Duty, Responsibility
+from civicgrid.territory.models import Area, Duty
 
 LEVEL_TIER: dict[str, str] = {
     AreaLevel.GRID: Tier.GRID,
@@ -57,16 +57,13 @@ def department_tier(department: Department) -> str:
 
 def grid_chief_of(grid_id: int | None) -> User | None:
     """The grid's chief (Responsibility duty grid_chief), active accounts only; the earliest
-    assignment wins when there are several."""
+    assignment wins when there are several. One query (uniq_area_responsibility's index)."""
     if not grid_id:
         return None
-    resp = (
-        Responsibility.objects.filter(area_id=grid_id, duty=Duty.GRID_CHIEF, user__is_active=True)
-        .select_related("user")
-        .order_by("id")
-        .first()
-    )
-    return resp.user if resp else None
+    chiefs = User.objects.filter(
+        responsibilities__area_id=grid_id, responsibilities__duty=Duty.GRID_CHIEF, is_active=True
+    ).order_by("responsibilities__id")[:1]
+    return next(iter(chiefs), None)
 
 
 def nearest_department(kind: str, area_code: str) -> Department | None:
@@ -150,15 +147,24 @@ def _resolve(
 
 
 def matching_rules(case: Case) -> list[RoutingRule]:
+    """The active rules that apply to the case, best first. The routing table is small and
+    is matched here, in Python; the departments of the matching rules (with their areas, for
+    the tier) are loaded in a second query only when a matching rule names one."""
     category: Category = case.category
     category_ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
     rules = [
         r
-        for r in RoutingRule.objects.filter(is_active=True).select_related("department", "department__area")
+        for r in RoutingRule.objects.filter(is_active=True).order_by()
         if (r.category_id is None or r.category_id in category_ids) and case.area_code.startswith(r.area_prefix)
     ]
     # By order, then the more specific territory, then the more specific category.
     rules.sort(key=lambda r: (r.order, -len(r.area_prefix), 0 if r.category_id == category.pk else 1, r.pk))
+    department_ids = {r.department_id for r in rules if r.department_id}
+    if department_ids:
+        departments = Department.objects.select_related("area").in_bulk(department_ids)
+        for rule in rules:
+            if rule.department_id:
+                rule.department = departments.get(rule.department_id)
     return rules
 
 

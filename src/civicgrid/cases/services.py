@@ -10,11 +10,12 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -24,7 +25,7 @@ from civicgrid.accounts.permissions import has_capability
 from civicgrid.accounts.scope import code_within, ensure_in_scope, user_scope_code
 from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
-from civicgrid.audit.services import audit_record
+from civicgrid.audit.services import AuditEntry, audit_record_many
 from civicgrid.cases import routing, signals, workflow
 from civicgrid.cases.enums import (
     ASSIGNED_STATUSES,
@@ -106,6 +107,65 @@ def _drop_marks(marks: Mapping[str, Any], *kinds: str) -> dict[str, Any]:
 # --- the event and audit writer -------------------------------------------------------------
 
 
+def _event_parts(
+    *,
+    case: Case,
+    actor: Any,
+    action: str,
+    from_status: str,
+    to_status: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
+    audit_action: str = AuditAction.TRANSITION,
+    is_transition: bool = True,
+    now: datetime,
+) -> tuple[CaseEvent, AuditEntry]:
+    """A timeline line (not saved yet) and the audit record that goes with it."""
+    user = actor if _is_user(actor) else None
+    label = _actor_label(actor)
+    event = CaseEvent(
+        case=case,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        is_transition=is_transition,
+        actor=user,
+        actor_label=label[:150],
+        note=note[:NOTE_MAX],
+        data=data or {},
+        area_code=case.area_code,
+        occurred_at=now,
+    )
+    audit_changes = dict(changes or {})
+    if from_status != to_status:
+        audit_changes["status"] = {"before": from_status or None, "after": to_status}
+    entry = AuditEntry(
+        action=audit_action,
+        obj=case,
+        area_code=case.area_code,
+        changes=audit_changes,
+        message=f"{action}: {note}"[:500],
+        actor=user,
+        actor_label="" if user else label,
+    )
+    return event, entry
+
+
+def _announce(case: Case, event: CaseEvent) -> None:
+    """The in-transaction signal (outbox writers) and the on-commit one, for a saved event."""
+    kwargs = {
+        "case_id": case.pk,
+        "event_id": event.pk,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "area_code": case.area_code,
+    }
+    signals.case_event_recorded.send(sender=Case, case=case, event=event, **kwargs)
+    transaction.on_commit(lambda: signals.case_transitioned.send(sender=Case, **kwargs))
+
+
 def _record_event(
     *,
     case: Case,
@@ -120,44 +180,25 @@ def _record_event(
     is_transition: bool = True,
     now: datetime | None = None,
 ) -> CaseEvent:
-    """One timeline line + one audit record + the in-transaction signal + the on-commit one."""
-    now = now or timezone.now()
-    user = actor if _is_user(actor) else None
-    event = CaseEvent.objects.create(
+    """One timeline line + one audit record + the in-transaction signal + the on-commit one.
+    The audit record is appended last: it locks the chain head until the commit (D4)."""
+    event, entry = _event_parts(
         case=case,
+        actor=actor,
         action=action,
         from_status=from_status,
         to_status=to_status,
+        note=note,
+        data=data,
+        changes=changes,
+        audit_action=audit_action,
         is_transition=is_transition,
-        actor=user,
-        actor_label=_actor_label(actor)[:150],
-        note=note[:NOTE_MAX],
-        data=data or {},
-        area_code=case.area_code,
-        occurred_at=now,
+        now=now or timezone.now(),
     )
-    audit_changes = dict(changes or {})
-    if from_status != to_status:
-        audit_changes["status"] = {"before": from_status or None, "after": to_status}
-    audit_record(
-        action=audit_action,
-        obj=case,
-        area_code=case.area_code,
-        changes=audit_changes,
-        message=f"{action}: {note}"[:500],
-        actor=user,
-        actor_label="" if user else _actor_label(actor),
-    )
-    kwargs = {
-        "case_id": case.pk,
-        "event_id": event.pk,
-        "action": action,
-        "from_status": from_status,
-        "to_status": to_status,
-        "area_code": case.area_code,
-    }
-    signals.case_event_recorded.send(sender=Case, case=case, event=event, **kwargs)
-    transaction.on_commit(lambda: signals.case_transitioned.send(sender=Case, **kwargs))
+    with transaction.atomic(savepoint=False):
+        event.save(force_insert=True)
+        _announce(case, event)
+        audit_record_many([entry])
     return event
 
 
@@ -177,14 +218,13 @@ def _text(data: Mapping[str, Any], name: str, label: str, limit: int, *, require
 
 
 def _category(value: Any) -> Category:
+    category: Category | None = None
     if isinstance(value, Category):
-        category: Category | None = value
+        category = value
     elif isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        category = Category.objects.select_related("parent").filter(pk=int(value)).first()
+        category = _unique(Category.objects.select_related("parent").filter(pk=int(value)))
     elif isinstance(value, str) and value:
-        category = Category.objects.select_related("parent").filter(code=value).first()
-    else:
-        category = None
+        category = _unique(Category.objects.select_related("parent").filter(code=value))
     if category is None:
         raise ValidationError({"category": _("案件类别不存在")})
     if not category.is_active:
@@ -215,6 +255,8 @@ def _district_code() -> str:
 
 
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,20}$")
+# The grid columns an intake loads (a grid's geometry can be large and is not needed).
+GRID_COLUMNS = ("id", "code", "name", "level", "parent_id")
 
 
 def _namespaced_key(actor: Any, channel: str, key: str) -> str:
@@ -227,14 +269,63 @@ def _namespaced_key(actor: Any, channel: str, key: str) -> str:
     return f"{owner}:{key}"
 
 
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _unique(queryset: QuerySet[_M]) -> _M | None:
+    """The row of a lookup by a unique column, or None. Unordered: ``first()`` would add the
+    model's ordering, which costs more to build than the lookup costs to run."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
+def _case_by_key(key: str) -> Case | None:
+    return _unique(Case.objects.filter(idempotency_key=key))
+
+
 def case_for_idempotency_key(*, actor: Any, channel: str, key: str | None) -> Case | None:
     """The case an earlier intake with this key (by the same caller) created, if any."""
     if not key or len(key.strip()) > IDEMPOTENCY_KEY_MAX or not key.strip():
         return None
-    return Case.objects.filter(idempotency_key=_namespaced_key(actor, channel, key)).first()
+    return _case_by_key(_namespaced_key(actor, channel, key))
 
 
-@transaction.atomic
+def _intake_step(
+    case: Case, *, actor: Any, action: str, now: datetime, note: str = "", **payload: Any
+) -> tuple[CaseEvent, AuditEntry]:
+    """``case_transition`` for a case that intake is creating and has not saved yet: the same
+    table, permission check, field changes (``_apply``), version bump, timeline event and
+    audit changes, applied in memory; ``case_intake`` then writes the case once."""
+    to_status = workflow.target_status(case.status, action)
+    if to_status is None:  # pragma: no cover - intake only takes register and dispatch
+        raise DomainError(workflow.illegal_transition_message(case.status, action), code="illegal_transition")
+    _check_permission(actor, case, action)
+    note = _reason(payload, note, action=action)
+    fields, data, override = _apply(case, action, actor, payload, note, now)
+    to_status = override or to_status
+    from_status = case.status
+    before = {name: getattr(case, name) for name in fields}
+    for name, value in fields.items():
+        setattr(case, name, value)
+    case.status = to_status
+    case.version += 1
+    changes = {
+        name: {"before": _plain(before[name]), "after": _plain(value)}
+        for name, value in fields.items()
+        if _plain(before[name]) != _plain(value) and name != "deadline_marks"
+    }
+    return _event_parts(
+        case=case,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+        changes=changes,
+        now=now,
+    )
+
+
 def case_intake(
     *,
     actor: Any,
@@ -252,7 +343,17 @@ def case_intake(
     themselves. With ``register`` (default: settings CASES_AUTO_REGISTER_CHANNELS) the case
     is registered and routed at once; otherwise it waits in the "received" queue.
     A repeated ``idempotency_key`` (per user, or per channel for anonymous callers)
-    returns the case the first call created, unchanged."""
+    returns the case the first call created, unchanged.
+
+    One compound step: the case is validated, located, registered and routed in memory
+    (``_intake_plan``; ``_intake_step`` applies the transition table exactly as
+    ``case_transition`` would), then written once, in one transaction: the case row, its
+    timeline events (one INSERT), the in-transaction signals (notification outbox), and the
+    audit records (one append, the last write, so the chain head is locked only until the
+    commit). Receive, register and dispatch each keep their own event, audit record and
+    version step. A repeated key is found by the unique index (the INSERT fails and the
+    first case is returned): every caller looks the key up first
+    (``case_for_idempotency_key``), so a second lookup here would only cost time."""
     if channel not in Channel.values:
         raise ValidationError({"channel": _("未知的来源渠道")})
     if _is_user(actor):
@@ -262,11 +363,39 @@ def case_intake(
     elif channel not in PUBLIC_CHANNELS:
         raise PermissionDenied(_("该渠道须由工作人员登录后录入"))
     key = _namespaced_key(actor, channel, idempotency_key) if idempotency_key is not None else None
-    if key is not None:
-        existing = Case.objects.filter(idempotency_key=key).first()
+    try:
+        case, steps = _intake_plan(actor=actor, channel=channel, data=data, key=key, register=register)
+    except ValidationError:
+        # A retry whose payload no longer validates (a category retired since) still gets
+        # the case its first call created.
+        existing = _case_by_key(key) if key is not None else None
         if existing is not None:
             return existing
+        raise
 
+    with transaction.atomic(savepoint=False):
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+        except IntegrityError:
+            if key is not None:
+                existing = _case_by_key(key)
+                if existing is not None:
+                    return existing
+            raise
+        events = CaseEvent.objects.bulk_create([event for event, _entry in steps])
+        for event in events:
+            _announce(case, event)
+        audit_record_many([entry for _event, entry in steps])
+    return case
+
+
+def _intake_plan(
+    *, actor: Any, channel: str, data: Mapping[str, Any], key: str | None, register: bool | None
+) -> tuple[Case, list[tuple[CaseEvent, AuditEntry]]]:
+    """The new case (not saved) in its final state, and one (event, audit record) per step:
+    receive, then register and dispatch (or the manual queue) when it is registered now.
+    Reads only; raises ValidationError for bad input."""
     title = _text(data, "title", _("标题"), TITLE_MAX, required=True)
     description = _text(data, "description", _("描述"), DESCRIPTION_MAX, required=True)
     address = _text(data, "address", _("地址"), ADDRESS_MAX, required=False)
@@ -288,7 +417,8 @@ def case_intake(
         if located.status == INVALID:
             raise ValidationError({"lon": located.message})
         if located.inside and located.grid is not None:
-            grid = Area.objects.filter(pk=located.grid.id).first()
+            # The columns a case page, routing and the API use; the geometry stays deferred.
+            grid = _unique(Area.objects.only(*GRID_COLUMNS).filter(pk=located.grid.id))
             area_code = located.grid.code
     if not area_code:
         area_code = _district_code()
@@ -317,42 +447,46 @@ def case_intake(
     )
     for name, value in compute_deadlines(case, now).items():
         setattr(case, name, value)
-    try:
-        with transaction.atomic():
-            case.save(force_insert=True)
-    except IntegrityError:
-        if key is not None:
-            existing = Case.objects.filter(idempotency_key=key).first()
-            if existing is not None:
-                return existing
-        raise
-    _record_event(
-        case=case,
-        actor=actor or SYSTEM_ACTOR,
-        action=CaseAction.RECEIVE,
-        from_status="",
-        to_status=CaseStatus.RECEIVED,
-        data={
-            "channel": channel,
-            "location": located.as_dict() if located else None,
-            "category": category.code,
-            "priority": priority,
-        },
-        audit_action=AuditAction.CREATE,
-        changes={
-            "title": {"before": None, "after": title},
-            "category": {"before": None, "after": category.code},
-            "channel": {"before": None, "after": channel},
-            "reporter_phone": {"before": None, "after": protected.masked or None},
-        },
-        now=now,
-    )
+    steps = [
+        _event_parts(
+            case=case,
+            actor=actor or SYSTEM_ACTOR,
+            action=CaseAction.RECEIVE,
+            from_status="",
+            to_status=CaseStatus.RECEIVED,
+            data={
+                "channel": channel,
+                "location": located.as_dict() if located else None,
+                "category": category.code,
+                "priority": priority,
+            },
+            audit_action=AuditAction.CREATE,
+            changes={
+                "title": {"before": None, "after": title},
+                "category": {"before": None, "after": category.code},
+                "channel": {"before": None, "after": channel},
+                "reporter_phone": {"before": None, "after": protected.masked or None},
+            },
+            now=now,
+        )
+    ]
     if register is None:
         register = channel in _setting("CASES_AUTO_REGISTER_CHANNELS", Channel.values)
     if register:
         registrar = actor if _is_user(actor) and workflow.may_take(actor, case, CaseAction.REGISTER) else SYSTEM_ACTOR
-        case = case_transition(actor=registrar, case=case, action=CaseAction.REGISTER, expected_version=case.version)
-    return case
+        steps.append(_intake_step(case, actor=registrar, action=CaseAction.REGISTER, now=now))
+        decision = routing.route_case(case)
+        if not decision.is_manual:
+            dispatch = _intake_step(
+                case, actor=SYSTEM_ACTOR, action=CaseAction.DISPATCH, now=now, note=decision.reason, decision=decision
+            )
+            steps.append(dispatch)
+        else:
+            # The manual queue: the register event says why nobody was found.
+            register_event = steps[-1][0]
+            register_event.data = {**register_event.data, "routing": decision.as_data()}
+            register_event.note = register_event.note or decision.reason[:NOTE_MAX]
+    return case, steps
 
 
 # --- the one transition function -------------------------------------------------------------

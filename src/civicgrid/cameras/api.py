@@ -25,7 +25,7 @@ SIGNED = (
 @router.post(
     "/alerts",
     response={201: AlertOut, 200: AlertOut},
-    auth=None,
+    auth=webhook.CameraSignatureAuth(webhook.alert_limit),
     summary="探头/AI 视频告警接入 (HMAC 签名, 防重放, 按 delivery_id 幂等)",
     description=SIGNED + " JSON body: source, delivery_id, camera, event_type, occurred_at (ISO 8601), description, "
     "snapshot (base64 JPEG/PNG/WebP); or multipart: `payload` (that JSON, signed, with snapshot_sha256) "
@@ -33,7 +33,7 @@ SIGNED = (
     "camera_disabled), 200 replay of a delivery id, 404 unknown_camera, 400 invalid, 413 too large.",
 )
 def alert(request: HttpRequest) -> Status[dict[str, Any]]:
-    verified = webhook.verify_request(request, limit=webhook.alert_limit())
+    verified: webhook.Verified = request.auth  # type: ignore[attr-defined]
     result = services.alert_receive(source=verified.source, data=webhook.parse_alert(request, verified))
     return Status(200 if result.replayed else 201, result.as_dict())
 
@@ -41,12 +41,12 @@ def alert(request: HttpRequest) -> Status[dict[str, Any]]:
 @router.post(
     "/heartbeat",
     response=HeartbeatOut,
-    auth=None,
+    auth=webhook.CameraSignatureAuth(lambda: webhook.HEARTBEAT_MAX_BYTES),
     summary="探头心跳 (HMAC 签名; 一批探头编号)",
     description=SIGNED + ' JSON body: {"source": "...", "cameras": ["CAM-1", ...]} (at most 1000).',
 )
 def heartbeat(request: HttpRequest) -> dict[str, Any]:
-    verified = webhook.verify_request(request, limit=webhook.HEARTBEAT_MAX_BYTES)
+    verified: webhook.Verified = request.auth  # type: ignore[attr-defined]
     codes, at = webhook.parse_heartbeat(verified)
     return services.camera_heartbeat(source=verified.source, codes=codes, at=at).as_dict()
 

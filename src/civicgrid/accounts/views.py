@@ -56,6 +56,23 @@ def territory_chain(area: Any) -> list[Any]:
 def home_links(user: Any) -> list[Link]:
     caps = capabilities(user)
     links: list[Link] = []
+    if Capability.CASES_VIEW in caps:
+        links.append(Link(reverse("cases:inbox"), _("案件办理"), _("待签收、我的、超期、待核查、待回访"), "cases"))
+    if Capability.CASES_HANDLE in caps or Capability.PATROL in caps:
+        links.append(Link(reverse("mobile:tasks"), _("网格通"), _("手机上的任务、巡查与问题上报"), "mobile"))
+    if Capability.CASES_VIEW in caps:
+        links.append(Link(reverse("dashboards:home"), _("指挥大屏"), _("今日与全年的受理、办结与各项指标"), "screen"))
+        links.append(
+            Link(reverse("dashboards:rankings"), _("考核排名"), _("街道、社区、网格与部门的加权考核"), "rankings")
+        )
+    if Capability.VIEW_PATROLS in caps:
+        links.append(
+            Link(reverse("patrols:compliance_home"), _("巡查考勤"), _("每日两巡完成情况与月度汇总"), "compliance")
+        )
+    if Capability.VIEW_INDICATORS in caps:
+        links.append(
+            Link(reverse("indicators:register"), _("区级指标"), _("就业、社保、家庭医生等目标与进度"), "indicators")
+        )
     if Capability.VIEW_AUDIT in caps:
         links.append(Link(reverse("audit:events"), _("审计日志"), _("查询登录、修改、导出等全部操作记录"), "audit"))
     if Capability.VIEW_TERRITORY in caps:

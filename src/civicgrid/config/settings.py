@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "civicgrid.indicators",  # indicators helper (issue 5): district indicators register
     "civicgrid.assessment",  # dashboards helper (issue 5): assessment schemes
     "civicgrid.dashboards",  # dashboards helper (issue 5): wall screen, rankings (no models)
+    "civicgrid.reports",  # reports helper (issue 5 §3): monthly/half-year/yearly reports, schedules
     "civicgrid.demo",
 ]
 
@@ -305,6 +306,9 @@ if REDIS_URL:  # cameras helper: the offline sweep (its other settings: cameras/
     _cameras_sweep = float(env_int("CIVICGRID_CAMERAS_SWEEP_SECONDS", 60))
     CELERY_BEAT_SCHEDULE["cameras.offline_sweep"] = {"task": "cameras.offline_sweep", "schedule": _cameras_sweep}
 
+
+if REDIS_URL:  # reports helper: scheduled reports (its other settings: reports/conf.py)
+    CELERY_BEAT_SCHEDULE["reports.run_schedules"] = {"task": "reports.run_schedules", "schedule": 900.0}
 
 LOGGING = {
     "version": 1,

@@ -20,6 +20,7 @@ urlpatterns = [
     path("dashboards/", include("civicgrid.dashboards.urls")),
     path("m/", include("civicgrid.mobile.urls")),
     path("indicators/", include("civicgrid.indicators.urls")),
+    path("reports/", include("civicgrid.reports.urls")),
     path("cameras/", include("civicgrid.cameras.urls")),
     path("open311/v2/", include("civicgrid.cases.open311.urls")),
     # The resident's pages at short addresses (printed on receipts and posters).

@@ -13,6 +13,12 @@ number, a unique Idempotency-Key) for a fixed time; the baselines get the same b
 are interleaved (empty, insert-one, intake) and the best round of each endpoint counts.
 Afterwards the database is checked: one case per 201 and a retried key returns the same case.
 
+Where the time goes: for every phase the CPU time of the gunicorn processes, of the PostgreSQL
+server processes (the cluster's postmaster and its children) and of the client threads is
+read from /proc and divided by the requests answered, so the result says how many CPU
+milliseconds one request costs on each side (the machine has few cores: that, not the
+commit rate, bounds intake). The in-process check lists the SQL statements of one intake.
+
 PostgreSQL runs with durable commits (fsync, synchronous_commit and full_page_writes on, as a
 production server), unlike the test suite's throw-away settings. The embedded scheduler is off
 (it is not part of intake). Target: intake >= 0.5x the insert-one endpoint on both databases.
@@ -26,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
@@ -44,13 +51,65 @@ WORKERS = 2
 THREADS = 4  # per worker, as `civicgrid serve` defaults
 CONNECTIONS = 8  # concurrent client connections (= workers x threads)
 TARGET_RATIO = 0.5
-# CSRF_WORKAROUND: POST /api/cases/ declares auth=[SessionAuth(), ApiKeyAuth()]; ninja runs
-# SessionAuth first, and its CSRF check answers 403 before ApiKeyAuth is tried, so a machine
-# client with only X-Api-Key is refused (the test client skips CSRF checks, so tests pass).
-# Until cases/api.py lists ApiKeyAuth() first, the client sends a CSRF cookie and the same
-# token in X-CSRFToken (any 32 alphanumerics pass on plain HTTP). ``api_key_only_status``
-# in the results records what a client without them gets.
-CSRF_TOKEN = "b" * 32
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- CPU accounting from /proc ------------------------------------------------------------------
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of one process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; fields[0] is the state
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids += [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+    return kids
+
+
+def tree_cpu(pid: int | None) -> float | None:
+    """CPU seconds used so far by ``pid`` and its living descendants (None if unknown)."""
+    if pid is None:
+        return None
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            total += _process_cpu(current)
+            stack += _children(current)
+        except OSError:  # exited meanwhile
+            continue
+    return total
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's pid (first line of postmaster.pid), when the database is local."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SHOW data_directory")
+            data_dir = cur.fetchone()[0]
+        with open(Path(data_dir) / "postmaster.pid") as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None
 
 
 # --- parent: one child process per database ------------------------------------------------------
@@ -76,9 +135,14 @@ def main(quick: bool) -> dict[str, Any]:
     base_env["CIVICGRID_EMBEDDED_SCHEDULER"] = "false"
     figures: dict[str, Any] = {"workers": WORKERS, "threads_per_worker": THREADS, "connections": CONNECTIONS}
 
-    tmp = tempfile.mkdtemp(prefix="civicgrid-bench-intake-")
-    sqlite_env = {**base_env, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "CIVICGRID_VAR_DIR": tmp}
-    figures["sqlite"] = _run_child("sqlite", quick, sqlite_env)
+    # BENCH_INTAKE_DATABASES=postgresql (or sqlite) measures one database only.
+    databases = os.environ.get("BENCH_INTAKE_DATABASES", "sqlite,postgresql").split(",")
+    if "sqlite" in databases:
+        tmp = tempfile.mkdtemp(prefix="civicgrid-bench-intake-")
+        sqlite_env = {**base_env, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "CIVICGRID_VAR_DIR": tmp}
+        figures["sqlite"] = _run_child("sqlite", quick, sqlite_env)
+    if "postgresql" not in databases:
+        return figures
 
     bindir = postgres_bindir()
     if bindir is None:
@@ -157,7 +221,7 @@ def serve(port: int) -> None:
     options = gunicorn_options("127.0.0.1", port, WORKERS, THREADS)
     options.update(accesslog=None, loglevel="warning", post_worker_init=None)  # no scheduler
 
-    class BenchApplication(CivicGridApplication):  # type: ignore[misc]
+    class BenchApplication(CivicGridApplication):
         def load(self) -> Any:
             from case_intake_wsgi import application
 
@@ -210,12 +274,9 @@ class Loader:
         self.extra_created = 0
         self._lock = threading.Lock()
 
-    def headers(self, *, csrf: bool = True) -> dict[str, str]:
-        """The API key, plus (see CSRF_WORKAROUND) a CSRF cookie and the matching header."""
-        headers = {"Content-Type": "application/json", "X-Api-Key": self.api_key}
-        if csrf:
-            headers.update({"Cookie": f"csrftoken={CSRF_TOKEN}", "X-CSRFToken": CSRF_TOKEN})
-        return headers
+    def headers(self) -> dict[str, str]:
+        """A machine client's headers: the API key only (no session, no CSRF token)."""
+        return {"Content-Type": "application/json", "X-Api-Key": self.api_key}
 
     def body(self, rng: random.Random) -> bytes:
         x0, y0, x1, y1 = self.bbox
@@ -231,7 +292,9 @@ class Loader:
         }
         return json.dumps(payload, ensure_ascii=False).encode()
 
-    def run(self, endpoint: str, seconds: float, phase: str) -> dict[str, Any]:
+    def run(
+        self, endpoint: str, seconds: float, phase: str, cpu_pids: dict[str, int | None] | None = None
+    ) -> dict[str, Any]:
         path, method, expected = {
             "empty": ("/bench/empty", "POST", 200),
             "insert_one": ("/bench/insert-one", "POST", 201),
@@ -282,18 +345,27 @@ class Loader:
         threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(CONNECTIONS)]
         for t in threads:
             t.start()
+        pids = cpu_pids or {}
+        cpu_before = {name: tree_cpu(pid) for name, pid in pids.items()}
+        client_before = client_cpu()
         t_start = time.perf_counter()
         stop_at[0] = t_start + seconds
         start_gate.wait()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t_start
+        cpu_used = {name: tree_cpu(pid) for name, pid in pids.items()}
+        client_used = client_cpu() - client_before
         latencies = sorted(x for lat, _e, _s in results for x in lat)
         statuses: dict[str, int] = {}
         for _lat, _e, st in results:
             for code, count in st.items():
                 statuses[str(code)] = statuses.get(str(code), 0) + count
         ok = sum(c for code, c in statuses.items() if int(code) == expected)
+        cpu_ms: dict[str, float | None] = {"client": round(client_used * 1000 / max(ok, 1), 3)}
+        for name, before in cpu_before.items():
+            after = cpu_used[name]
+            cpu_ms[name] = round((after - before) * 1000 / max(ok, 1), 3) if before is not None and after else None
         return {
             "requests": len(latencies),
             "ok": ok,
@@ -305,13 +377,20 @@ class Loader:
             "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2)
             if latencies
             else None,
+            # CPU milliseconds per answered request: gunicorn (Django + SQLite), the
+            # PostgreSQL server processes, the client threads.
+            "cpu_ms_per_request": cpu_ms,
+            "cpu_cores_busy": round(
+                sum(v for v in cpu_ms.values() if v is not None) * ok / 1000 / max(elapsed, 1e-9), 2
+            ),
         }
 
     def api_key_only_status(self) -> int:
-        """What a client sending only X-Api-Key (no CSRF cookie) gets: 201 once fixed, 403 today."""
+        """What a client sending only X-Api-Key (no session, no CSRF cookie) gets: 201 (it was a
+        403 until cases/api.py tried the API key before the session check)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            headers = {**self.headers(csrf=False), "Idempotency-Key": f"bench-{self.run_id}-no-csrf"}
+            headers = {**self.headers(), "Idempotency-Key": f"bench-{self.run_id}-key-only"}
             conn.request("POST", "/api/cases/", body=self.body(random.Random(2)), headers=headers)
             resp = conn.getresponse()
             resp.read()
@@ -339,7 +418,9 @@ class Loader:
 
 def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
     """One intake in-process (Django's test client, no HTTP, no concurrency): its SQL
-    statements and its median time over 20 calls: the per-case cost without the server."""
+    statements (listed, abbreviated) and its median wall and CPU time over 20 calls: the
+    per-case cost without the server. (On PostgreSQL the driver's BEGIN/COMMIT do not pass
+    through the execute wrapper; on SQLite BEGIN IMMEDIATE does.)"""
     from django.db import connection
     from django.test import Client
 
@@ -356,29 +437,41 @@ def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
         )
         assert resp.status_code == 201, resp.content
 
+    post("bench-in-process-warm")
     counter = StatementCounter()
     with connection.execute_wrapper(counter):
         post("bench-in-process-0")
-    times = []
+    times, cpu = [], []
     for i in range(1, 21):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         post(f"bench-in-process-{i}")
         times.append(time.perf_counter() - t0)
-    return {"sql_statements": counter.count, "ms_median": round(statistics.median(times) * 1000, 1)}
+        cpu.append(time.process_time() - c0)
+    return {
+        "sql_statements": counter.count,
+        "statements": counter.statements,
+        "ms_median": round(statistics.median(times) * 1000, 2),
+        "cpu_ms_median": round(statistics.median(cpu) * 1000, 2),
+    }
 
 
 def child(db: str, quick: bool) -> dict[str, Any]:
     setup = prepare()
-    warmup, seconds, rounds = (1.0, 4.0, 1) if quick else (2.0, 12.0, 2)
+    warmup, seconds, rounds = (1.0, 4.0, 1) if quick else (2.0, 12.0, 3)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     port = free_port()
     server = start_server(port)
+    cpu_pids = {"server": server.pid, "database": postmaster_pid()}
+    from django.db import connections
+
+    connections.close_all()
     loader = Loader(port, setup)
     best: dict[str, dict[str, Any]] = {}
     try:
         for r in range(rounds):
             for endpoint in ("empty", "insert_one", "intake"):
                 loader.run(endpoint, warmup, f"w{r}")
-                measured = loader.run(endpoint, seconds, f"m{r}")
+                measured = loader.run(endpoint, seconds, f"m{r}", cpu_pids)
                 measured["round"] = r + 1
                 errors_so_far = best.get(endpoint, {}).get("errors_all_rounds", 0) + measured["errors"]
                 if endpoint not in best or measured["per_s"] > best[endpoint]["per_s"]:
@@ -422,7 +515,10 @@ def child(db: str, quick: bool) -> dict[str, Any]:
         "api_key_only_status": api_key_only,
         "bench_rows": rows,
         "queries_per_intake": queries,
+        "statements_per_intake": in_process["statements"],
         "in_process_ms_per_intake": in_process["ms_median"],
+        "in_process_cpu_ms_per_intake": in_process["cpu_ms_median"],
+        "load_average_before": load_before,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     label = {"sqlite": "SQLite (WAL)", "postgresql": "PostgreSQL"}[db]
@@ -430,7 +526,8 @@ def child(db: str, quick: bool) -> dict[str, Any]:
         f"{label}: intake {intake['per_s']:.0f} cases/s (p50 {intake['p50_ms']} ms, p99 {intake['p99_ms']} ms) "
         f"vs insert-one {insert['per_s']:.0f}/s (p50 {insert['p50_ms']} ms) -> {figures['intake_vs_insert_one']:.2f}x "
         f"(target >= {TARGET_RATIO}x); vs empty {empty['per_s']:.0f}/s -> {figures['intake_vs_empty']:.2f}x; "
-        f"errors {errors}; in-process {in_process['ms_median']} ms and {queries} SQL statements per intake; "
+        f"errors {errors}; in-process {in_process['ms_median']} ms ({in_process['cpu_ms_median']} ms CPU) and "
+        f"{queries} SQL statements per intake; CPU ms per intake: {intake['cpu_ms_per_request']}; "
         f"db consistent {consistent}, replay ok {replay_ok}, X-Api-Key alone -> {api_key_only}",
         flush=True,
     )
@@ -443,10 +540,29 @@ class StatementCounter:
 
     def __init__(self) -> None:
         self.count = 0
+        self.statements: list[str] = []
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         self.count += 1
+        self.statements.append(_abbreviate(sql))
         return execute(sql, params, many, context)
+
+
+def _abbreviate(sql: str) -> str:
+    """``SELECT ... FROM "cases_case" WHERE ...`` -> ``SELECT cases_case WHERE ...`` (short)."""
+    words = sql.replace('"', "").split()
+    if not words:
+        return ""
+    verb = words[0].upper()
+    if verb == "SELECT" and "FROM" in words:
+        rest = words[words.index("FROM") + 1 :]
+        return " ".join(["SELECT", *rest])[:90]
+    if verb == "INSERT":
+        rows = sql.count("), (") + 1 if " VALUES " in sql else 1
+        return f"INSERT {' '.join(words[1:4])} ({rows} row{'s' if rows > 1 else ''})"[:90]
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]} SET ..."
+    return " ".join(words)[:60]
 
 
 if __name__ == "__main__":

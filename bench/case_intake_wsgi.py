@@ -88,4 +88,4 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
         _drain(environ)
         _insert_one()
         return _reply(start_response, "201 Created", b"{}")
-    return civicgrid_application(environ, start_response)  # type: ignore[no-any-return]
+    return civicgrid_application(environ, start_response)

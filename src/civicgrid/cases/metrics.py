@@ -13,37 +13,54 @@ department and a category; see docs/cases-metrics.md):
   / cases that were dispatched (have an acknowledge deadline and a dispatch time);
 - on-time closing rate = closed no later than ``close_due`` / closed;
 - response time = acknowledged_at - received_at; handling time = closed_at - received_at;
-  median and 90th percentile in hours, continuous percentiles (linear interpolation, as SQL's
-  percentile_cont): PostgreSQL computes them in the query, SQLite in Python, same formula;
+  median and 90th percentile in hours, read from log-scale histograms (buckets a factor
+  2**(1/3) wide, ``hist_percentile``): the rank of percentile_cont, interpolated inside its
+  bucket; histograms add up, so the aggregates can hold them;
 - resolution rate = evaluated and resolved / evaluated; satisfaction rate = evaluated with a
   satisfaction of 4 or 5 / evaluated (evaluated: a satisfaction score is recorded);
 - re-handling rate (发回重办率) = cases sent back at least once (verification failed or
   reopened: ``rehandle_count`` > 0) / received;
 - repeat-complaint rate = cases whose caller (phone blind index) reported a case of the same
-  category in the 30 days before / received."""
+  category in the 30 days before / received.
+
+Where the counts come from (``_collect``): the aggregate rows of ``cases.aggregates`` for the
+whole days that have not changed since the last refresh, and the cases themselves for the
+rest (days changed since the watermark, partial days, cases visible beyond the user's scope).
+So every figure equals a raw recount at every moment; ``raw_only()`` forces the raw count."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import Aggregate, Count, Exists, F, FloatField, Func, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate, TruncWeek
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from civicgrid.accounts.enums import Role
 from civicgrid.accounts.models import Department
 from civicgrid.accounts.permissions import has_capability
 from civicgrid.accounts.scope import code_range_q, user_scope_code
+from civicgrid.cases import aggregates as agg
 from civicgrid.cases.enums import CaseStatus, Channel
-from civicgrid.cases.models import Case, Category
+from civicgrid.cases.models import (
+    AGG_BUCKET_RATIO,
+    AGG_COUNT_FIELDS,
+    AGG_EDGES,
+    Case,
+    CaseAggregateState,
+    CaseAssist,
+    CaseCohortAggregate,
+    Category,
+)
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.selectors import visible_cases
 from civicgrid.territory.enums import AreaLevel
@@ -133,23 +150,6 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600.0, 2)
 
 
-class _Epoch(Func):
-    """Seconds between two datetimes (PostgreSQL)."""
-
-    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
-    arg_joiner = " - "
-    output_field = FloatField()
-
-
-class _PercentileCont(Aggregate):
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
-        super().__init__(expression, percentile=float(percentile), **extra)
-
-
 def _as_datetime(value: dt.date | dt.datetime, *, end: bool) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if timezone.is_aware(value) else timezone.make_aware(value)
@@ -190,91 +190,6 @@ def _check(user: Any, start: dt.datetime, end: dt.datetime, category_code: str |
         raise ValidationError({"area_code": _("辖区编码只能是数字")})
 
 
-def _counts(qs: QuerySet[Case]) -> dict[str, int]:
-    return qs.aggregate(**_count_expressions())
-
-
-def _count_expressions() -> dict[str, Any]:
-    closed = Q(closed_at__isnull=False)
-    evaluated = Q(satisfaction__isnull=False)
-    return dict(
-        received=Count("id"),
-        closed=Count("id", filter=closed),
-        dispatched=Count("id", filter=Q(dispatched_at__isnull=False, acknowledge_due__isnull=False)),
-        signed_on_time=Count(
-            "id",
-            filter=Q(
-                dispatched_at__isnull=False, acknowledged_at__isnull=False, acknowledged_at__lte=F("acknowledge_due")
-            ),
-        ),
-        closed_on_time=Count("id", filter=closed & Q(close_due__isnull=False, closed_at__lte=F("close_due"))),
-        evaluated=Count("id", filter=evaluated),
-        resolved=Count("id", filter=evaluated & Q(resolved=True)),
-        satisfied=Count("id", filter=evaluated & Q(satisfaction__gte=SATISFIED_MIN)),
-        rehandled=Count("id", filter=Q(rehandle_count__gt=0)),
-    )
-
-
-def _repeat_count(qs: QuerySet[Case]) -> int:
-    earlier = Case.objects.filter(
-        reporter_phone_digest=OuterRef("reporter_phone_digest"),
-        category_id=OuterRef("category_id"),
-        received_at__lt=OuterRef("received_at"),
-        received_at__gte=OuterRef("received_at") - dt.timedelta(days=REPEAT_WINDOW_DAYS),
-    )
-    return qs.exclude(reporter_phone_digest="").filter(Exists(earlier)).count()
-
-
-def _percentile_expressions() -> dict[str, Any]:
-    """PostgreSQL: the four percentiles as aggregates (computed in the counts' scan)."""
-    acked = Q(acknowledged_at__isnull=False)
-    closed = Q(closed_at__isnull=False)
-    response = _Epoch(F("acknowledged_at"), F("received_at"))
-    handling = _Epoch(F("closed_at"), F("received_at"))
-    return {
-        "response_p50": _PercentileCont(response, 0.5, filter=acked),
-        "response_p90": _PercentileCont(response, 0.9, filter=acked),
-        "handling_p50": _PercentileCont(handling, 0.5, filter=closed),
-        "handling_p90": _PercentileCont(handling, 0.9, filter=closed),
-    }
-
-
-def _counts_and_percentiles(qs: QuerySet[Case]) -> dict[str, Any]:
-    """One scan on PostgreSQL (counts and percentile_cont together); on SQLite the counts in
-    SQL and the percentiles in Python (same formula)."""
-    if connection.vendor == "postgresql":
-        # percentile_cont sorts its input: give this one query enough memory to sort in RAM
-        # instead of spilling to disk (SET LOCAL ends with the transaction).
-        with transaction.atomic():
-            with connection.cursor() as cur:
-                cur.execute("SET LOCAL work_mem = %s", [str(getattr(settings, "CASES_METRICS_WORK_MEM", "128MB"))])
-            return qs.aggregate(**_count_expressions(), **_percentile_expressions())
-    return {**_counts(qs), **_percentiles(qs)}
-
-
-def _percentiles(qs: QuerySet[Case]) -> dict[str, float | None]:
-    """Median and p90 of response and handling time, in seconds."""
-    acked = Q(acknowledged_at__isnull=False)
-    closed = Q(closed_at__isnull=False)
-    if connection.vendor == "postgresql":
-        return qs.aggregate(**_percentile_expressions())
-    response_s: list[float] = []
-    handling_s: list[float] = []
-    for received, acked_at, closed_at in qs.filter(acked | closed).values_list(
-        "received_at", "acknowledged_at", "closed_at"
-    ):
-        if acked_at is not None:
-            response_s.append((acked_at - received).total_seconds())
-        if closed_at is not None:
-            handling_s.append((closed_at - received).total_seconds())
-    return {
-        "response_p50": percentile_cont(response_s, 0.5),
-        "response_p90": percentile_cont(response_s, 0.9),
-        "handling_p50": percentile_cont(handling_s, 0.5),
-        "handling_p90": percentile_cont(handling_s, 0.9),
-    }
-
-
 def _period_queryset(
     user: Any,
     start: dt.date | dt.datetime,
@@ -293,6 +208,244 @@ def _period_queryset(
     return start_at, end_at, qs
 
 
+# --- where the counts come from: aggregate rows for settled days, the cases for the rest -----
+
+_RAW_ONLY: ContextVar[bool] = ContextVar("cases_metrics_raw_only", default=False)
+
+
+@contextmanager
+def raw_only() -> Iterator[None]:
+    """Inside this block every figure is counted from the cases themselves (the recount and
+    the tests compare the two ways)."""
+    token = _RAW_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _RAW_ONLY.reset(token)
+
+
+@dataclass(frozen=True)
+class _Request:
+    user: Any
+    start: dt.datetime
+    end: dt.datetime
+    area_code: str | None
+    department_id: int | None
+    category_ids: list[int] | None
+    category_is_top: bool
+
+
+# Group columns: on the cases and on the aggregate rows.
+RAW_COLUMNS = {
+    "area_code": "area_code",
+    "department_id": "current_department_id",
+    "category_id": "category_id",
+    "channel": "channel",
+    "day": "day",
+}
+
+
+def _raw_counts(qs: QuerySet[Case], column: str | None, histograms: bool) -> dict[Any, dict[str, int]]:
+    exprs = agg.row_expressions(histograms=histograms)
+    if column is None:
+        return {None: {k: int(v or 0) for k, v in qs.aggregate(**exprs).items()}}
+    raw_column = RAW_COLUMNS[column]
+    if raw_column == "day":
+        qs = qs.annotate(day=TruncDate("received_at", tzinfo=agg.local_tz()))
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs.values(raw_column).annotate(**exprs).order_by():
+        value = row[raw_column]
+        if column == "department_id":
+            value = value or 0
+        out[value] = {k: int(row[k] or 0) for k in exprs}
+    return out
+
+
+def _agg_counts(qs: QuerySet[CaseCohortAggregate], column: str | None, histograms: bool) -> dict[Any, dict[str, int]]:
+    fields = agg.ROW_FIELDS if histograms else AGG_COUNT_FIELDS
+    sums = {f: Sum(f) for f in fields}
+    if column is None:
+        return {None: {k: int(v or 0) for k, v in qs.aggregate(**sums).items()}}
+    out: dict[Any, dict[str, int]] = {}
+    for row in qs.values(column).annotate(**sums).order_by():
+        out[row[column]] = {k: int(row[k] or 0) for k in fields}
+    return out
+
+
+def _merge(into: dict[Any, dict[str, int]], more: dict[Any, dict[str, int]]) -> None:
+    for key, counts in more.items():
+        target = into.setdefault(key, dict.fromkeys(counts, 0))
+        for k, v in counts.items():
+            target[k] = target.get(k, 0) + v
+
+
+def _full_days(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The local days wholly inside [start, end): [first, stop)."""
+    first = agg.local_day(start)
+    if agg.day_start(first) < start:
+        first += dt.timedelta(days=1)
+    stop = agg.local_day(end)
+    return first, max(first, stop)
+
+
+def _scope_filter(user: Any, level: int) -> tuple[Q, Q] | None:
+    """The user's own scope as (a filter on aggregate rows, the same filter on cases), or
+    None when it cannot be read from rows of ``level`` (then everything is counted raw)."""
+    if str(user.role) == Role.DEPARTMENT_HANDLER:
+        if level != CaseCohortAggregate.FINE:
+            return None
+        depts = sorted(set(user.departments.values_list("pk", flat=True)))
+        return Q(department_id__in=depts), Q(current_department_id__in=depts)
+    code = user_scope_code(user)
+    if code is None:
+        return Q(pk__in=[]), Q(pk__in=[])
+    if level == CaseCohortAggregate.COARSE and len(code) > agg.STREET_CODE_LENGTH:
+        return None
+    return code_range_q("area_code", code), code_range_q("area_code", code)
+
+
+def _beyond_scope(user: Any) -> list[Q]:
+    """What ``visible_cases`` grants beyond the user's territory or departments: the cases
+    they hold, and those their departments co-handle. Counted from the cases (few rows, by
+    index); tests compare every role with the raw count."""
+    found = [Q(current_handler_id=user.pk)]
+    depts = list(user.departments.values_list("pk", flat=True))
+    if depts:
+        assisted = list(CaseAssist.objects.filter(department_id__in=depts).values_list("case_id", flat=True).distinct())
+        if assisted:
+            found.append(Q(pk__in=assisted))
+    return found
+
+
+def _level_for(req: _Request, column: str | None, fine_areas: bool) -> int:
+    coarse_ok = (
+        req.department_id is None
+        and column != "department_id"
+        and not fine_areas
+        and (req.category_ids is None or req.category_is_top)
+        and (req.area_code is None or len(req.area_code) <= agg.STREET_CODE_LENGTH)
+        and str(req.user.role) != Role.DEPARTMENT_HANDLER
+        and len(user_scope_code(req.user) or "") <= agg.STREET_CODE_LENGTH
+    )
+    return CaseCohortAggregate.COARSE if coarse_ok else CaseCohortAggregate.FINE
+
+
+def _collect(
+    req: _Request, column: str | None, *, histograms: bool, fine_areas: bool = False
+) -> dict[Any, dict[str, int]]:
+    """The counts of the visible cases received in the period, per value of ``column``
+    (None: one total). Settled whole days come from the aggregate rows; the days changed
+    since the last refresh, the partial days at the edges and the cases visible beyond the
+    user's scope come from the cases: the result equals a raw count at every moment."""
+    raw_base = base_queryset(
+        req.user, start=req.start, end=req.end, area_code=req.area_code, department_id=req.department_id
+    )
+    if req.category_ids is not None:
+        raw_base = raw_base.filter(category_id__in=req.category_ids)
+    state = None if _RAW_ONLY.get() else CaseAggregateState.objects.filter(pk=1, watermark__isnull=False).first()
+    first, stop = _full_days(req.start, req.end)
+    level = _level_for(req, column, fine_areas)
+    scope = _scope_filter(req.user, level)
+    if state is None or state.watermark is None or first >= stop or scope is None:
+        return _raw_counts(raw_base, column, histograms)
+    dirty = sorted(d for d in agg.dirty_days(state.watermark) if first <= d < stop)
+    row_scope, case_scope = scope
+    rows = CaseCohortAggregate.objects.filter(row_scope, level=level, day__gte=first, day__lt=stop)
+    if dirty:
+        rows = rows.exclude(day__in=dirty)
+    if req.area_code:
+        rows = rows.filter(code_range_q("area_code", req.area_code))
+    if req.department_id:
+        rows = rows.filter(department_id=req.department_id)
+    if req.category_ids is not None:
+        rows = rows.filter(
+            category_id__in=req.category_ids[:1] if level == CaseCohortAggregate.COARSE else req.category_ids
+        )
+    result = _agg_counts(rows, column, histograms)
+    # From the cases: the partial edge days and the dirty days ...
+    ranges: list[tuple[dt.datetime, dt.datetime]] = []
+    if req.start < agg.day_start(first):
+        ranges.append((req.start, agg.day_start(first)))
+    if agg.day_start(stop) < req.end:
+        ranges.append((agg.day_start(stop), req.end))
+    raw_q = Q(pk__in=[])
+    for lo, hi in ranges:
+        raw_q |= Q(received_at__gte=lo, received_at__lt=hi)
+    if dirty:
+        raw_q |= agg.received_q(dirty)
+    if ranges or dirty:
+        _merge(result, _raw_counts(raw_base.filter(raw_q), column, histograms))
+    # ... and, in the settled days, the visible cases the rows' scope does not cover.
+    settled = raw_base.exclude(case_scope)
+    if ranges or dirty:
+        settled = settled.exclude(raw_q)
+    for q in _beyond_scope(req.user):
+        _merge(result, _raw_counts(settled.filter(q), column, histograms))
+        settled = settled.exclude(q)
+    return result
+
+
+def _request(
+    user: Any,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    area_code: str | None,
+    department_id: int | None,
+    category_code: str | None,
+) -> _Request:
+    start_at, end_at = _as_datetime(start, end=False), _as_datetime(end, end=True)
+    _check(user, start_at, end_at, category_code, area_code)
+    ids: list[int] | None = None
+    is_top = False
+    if category_code:
+        cat = Category.objects.get(code=category_code)
+        is_top = cat.parent_id is None
+        ids = [cat.pk, *Category.objects.filter(parent_id=cat.pk).values_list("pk", flat=True)]
+    return _Request(user, start_at, end_at, area_code or None, department_id or None, ids, is_top)
+
+
+def hist_percentile(cumulative: list[int], n: int, edges: list[float], p: float) -> float | None:
+    """The p-quantile (seconds) of a cumulative histogram (``cumulative[k]``: the values below
+    ``edges[k]``; ``n`` values in all), by percentile_cont's formula over estimated order
+    statistics: the i-th smallest value is placed inside its bucket as if the bucket's values
+    were spread evenly over it; the result interpolates between ranks floor(p*(n-1)) and the
+    next. Each estimate lies in the bucket of the true value (a factor 2**(1/3) wide). The
+    last bucket is open: it is taken to end one ratio above its start."""
+    if n <= 0:
+        return None
+    counts, prev = [], 0
+    for c in cumulative:
+        counts.append(c - prev)
+        prev = c
+    counts.append(n - prev)
+
+    def value_at(rank: int) -> float:
+        before = 0
+        for k, c in enumerate(counts):
+            if c > 0 and rank < before + c:
+                lo = 0.0 if k == 0 else edges[k - 1]
+                hi = edges[k] if k < len(edges) else edges[-1] * AGG_BUCKET_RATIO
+                return lo + (hi - lo) * (rank - before + 0.5) / c
+            before += c
+        return edges[-1] * AGG_BUCKET_RATIO  # pragma: no cover - the counts add up to n
+
+    pos = p * (n - 1)
+    lo_rank = math.floor(pos)
+    low = value_at(lo_rank)
+    return low + (value_at(min(lo_rank + 1, n - 1)) - low) * (pos - lo_rank)
+
+
+def _percentiles(c: dict[str, int]) -> dict[str, float | None]:
+    rc = [c[f"rc{k:02d}"] for k in range(AGG_EDGES)]
+    hc = [c[f"hc{k:02d}"] for k in range(AGG_EDGES)]
+    return {
+        "response_p50": hist_percentile(rc, c["acknowledged"], agg.RESPONSE_EDGES, 0.5),
+        "response_p90": hist_percentile(rc, c["acknowledged"], agg.RESPONSE_EDGES, 0.9),
+        "handling_p50": hist_percentile(hc, c["closed"], agg.HANDLING_EDGES, 0.5),
+        "handling_p90": hist_percentile(hc, c["closed"], agg.HANDLING_EDGES, 0.9),
+    }
+
+
 def case_metrics(
     user: Any,
     *,
@@ -303,16 +456,15 @@ def case_metrics(
     category_code: str | None = None,
 ) -> CaseMetrics:
     """The closure metrics for a period (``end`` exclusive for datetimes, inclusive for dates)."""
-    area, category = area_code or None, category_code or None
-    start_at, end_at, qs = _period_queryset(user, start, end, area, department_id, category)
-    c = p = _counts_and_percentiles(qs)
-    repeat = _repeat_count(qs) if c["received"] else 0
+    req = _request(user, start, end, area_code, department_id, category_code)
+    c = _collect(req, None, histograms=True)[None]
+    p = _percentiles(c)
     return CaseMetrics(
-        start=start_at,
-        end=end_at,
-        area_code=area,
-        department_id=department_id,
-        category_code=category,
+        start=req.start,
+        end=req.end,
+        area_code=req.area_code,
+        department_id=req.department_id,
+        category_code=category_code or None,
         received=c["received"],
         closed=c["closed"],
         closure_rate=rate(c["closed"], c["received"]),
@@ -332,8 +484,8 @@ def case_metrics(
         satisfaction_rate=rate(c["satisfied"], c["evaluated"]),
         rehandled=c["rehandled"],
         rehandling_rate=rate(c["rehandled"], c["received"]),
-        repeat_complaints=repeat,
-        repeat_complaint_rate=rate(repeat, c["received"]),
+        repeat_complaints=c["repeat_complaints"],
+        repeat_complaint_rate=rate(c["repeat_complaints"], c["received"]),
     )
 
 
@@ -356,20 +508,16 @@ def case_metrics_by_week(
     category_code: str | None = None,
 ) -> list[Breakdown]:
     """Received and closed per week (Monday, local time) of receipt: the trend chart."""
-    _start, _end, qs = _period_queryset(user, start, end, area_code, department_id, category_code)
-    rows = (
-        qs.annotate(week=TruncWeek("received_at"))
-        .values("week")
-        .annotate(received=Count("id"), closed=Count("id", filter=Q(closed_at__isnull=False)))
-        .order_by("week")
+    rows = case_metrics_grouped(
+        user,
+        start=start,
+        end=end,
+        group_by="week",
+        area_code=area_code,
+        department_id=department_id,
+        category_code=category_code,
     )
-    out = []
-    for r in rows:
-        week = r["week"].date() if isinstance(r["week"], dt.datetime) else r["week"]
-        out.append(
-            Breakdown(week.isoformat(), week.isoformat(), r["received"], r["closed"], rate(r["closed"], r["received"]))
-        )
-    return out
+    return [Breakdown(r.key, r.key, r.received, r.closed, r.closure_rate) for r in rows]
 
 
 def case_metrics_by_category(
@@ -382,26 +530,16 @@ def case_metrics_by_category(
     category_code: str | None = None,
 ) -> list[Breakdown]:
     """Received and closed per top-level category (大类): the category chart."""
-    _start, _end, qs = _period_queryset(user, start, end, area_code, department_id, category_code)
-    rows = (
-        qs.values("category__parent_id", "category_id")
-        .annotate(received=Count("id"), closed=Count("id", filter=Q(closed_at__isnull=False)))
-        .order_by()
+    rows = case_metrics_grouped(
+        user,
+        start=start,
+        end=end,
+        group_by="category",
+        area_code=area_code,
+        department_id=department_id,
+        category_code=category_code,
     )
-    totals: dict[int, list[int]] = {}
-    for r in rows:
-        top = r["category__parent_id"] or r["category_id"]
-        acc = totals.setdefault(top, [0, 0])
-        acc[0] += r["received"]
-        acc[1] += r["closed"]
-    cats = {c.pk: c for c in Category.objects.filter(pk__in=list(totals))}
-    out = [
-        Breakdown(cats[pk].code, cats[pk].name, rec, clo, rate(clo, rec))
-        for pk, (rec, clo) in totals.items()
-        if pk in cats
-    ]
-    out.sort(key=lambda b: (-b.received, b.key))
-    return out
+    return [Breakdown(r.key, r.label, r.received, r.closed, r.closure_rate) for r in rows if r.key]
 
 
 # --- grouped metrics: the rows behind rankings and the wall screen -------------------------
@@ -489,31 +627,6 @@ def _add(into: dict[str, int], row: dict[str, Any]) -> None:
         into[k] += int(row.get(k) or 0)
 
 
-def _repeat_q() -> Q:
-    """The case's caller (phone blind index) reported a case of the same category in the
-    REPEAT_WINDOW_DAYS before it."""
-    earlier = Case.objects.filter(
-        reporter_phone_digest=OuterRef("reporter_phone_digest"),
-        category_id=OuterRef("category_id"),
-        received_at__lt=OuterRef("received_at"),
-        received_at__gte=OuterRef("received_at") - dt.timedelta(days=REPEAT_WINDOW_DAYS),
-    )
-    return ~Q(reporter_phone_digest="") & Q(Exists(earlier))
-
-
-def _group_counts(qs: QuerySet[Case], column: str | None) -> dict[Any, dict[str, int]]:
-    """Counts per value of ``column`` (a Case column, or "day": the local day of receipt)."""
-    exprs = {**_count_expressions(), "repeat_complaints": Count("id", filter=_repeat_q())}
-    if column is None:
-        return {None: {k: int(v or 0) for k, v in qs.aggregate(**exprs).items()}}
-    if column == "day":
-        qs = qs.annotate(day=TruncDate("received_at"))
-    out: dict[Any, dict[str, int]] = {}
-    for row in qs.values(column).annotate(**exprs).order_by():
-        out[row[column]] = {k: int(row[k] or 0) for k in exprs}
-    return out
-
-
 def _area_nodes(user: Any, area_code: str | None, level: str | None) -> list[Area]:
     """The nodes an area grouping reports on: the given level under the root, or the root's
     children (root: the area filter, else the user's scope node, else the whole tree)."""
@@ -566,7 +679,7 @@ class _Grouper:
         return key
 
     def _key(self, value: Any) -> str:
-        if value is None or value == "":
+        if value is None or value == "" or (value == 0 and self.group_by == "department"):
             return ""
         if self.group_by == "area":
             code = str(value)
@@ -596,7 +709,7 @@ class _Grouper:
 
 GROUP_COLUMNS = {
     "area": "area_code",
-    "department": "current_department_id",
+    "department": "department_id",
     "category": "category_id",
     "channel": "channel",
     "day": "day",
@@ -629,14 +742,14 @@ def case_metrics_grouped(
         raise ValidationError({"group_by": _("不支持的分组方式")})
     if level and (group_by != "area" or level not in AREA_LEVELS):
         raise ValidationError({"level": _("层级只能是街道、社区或网格, 且仅用于按辖区分组")})
-    area, category = area_code or None, category_code or None
-    _start, _end, qs = _period_queryset(user, start, end, area, department_id, category)
-    grouper = _Grouper(user, group_by, area, level)
-    raw = _group_counts(qs, GROUP_COLUMNS[group_by])
+    req = _request(user, start, end, area_code, department_id, category_code)
+    grouper = _Grouper(user, group_by, req.area_code, level)
+    fine_areas = group_by == "area" and any(n > agg.STREET_CODE_LENGTH for n in grouper.lengths)
+    counts = _collect(req, GROUP_COLUMNS[group_by], histograms=False, fine_areas=fine_areas)
     totals: dict[str, dict[str, int]] = {}
-    for value, counts in raw.items():
-        _add(totals.setdefault(grouper.key(value), _zero()), counts)
-    rows = [grouped_row(k, grouper.label(k), c) for k, c in totals.items()]
+    for value, c in counts.items():
+        _add(totals.setdefault(grouper.key(value), _zero()), c)
+    rows = [grouped_row(k, grouper.label(k), c) for k, c in totals.items() if c["received"]]
     if group_by in ("day", "week", "month"):
         rows.sort(key=lambda r: r.key)
     else:

@@ -10,6 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 SWEEP_JOB = "cases.deadline_sweep"
+AGGREGATES_JOB = "cases.aggregates_refresh"
 
 
 def run_deadline_sweep() -> dict[str, int]:
@@ -23,6 +24,27 @@ def deadline_sweep_task() -> dict[str, Any]:
     return run_deadline_sweep()
 
 
+def run_aggregates_refresh() -> dict[str, Any]:
+    """Refresh the metrics aggregates (the days changed since the watermark; everything
+    once a day, at the first run after CASES_AGGREGATE_FULL_HOUR local time)."""
+    from django.utils import timezone
+
+    from civicgrid.cases.aggregates import aggregate_state, case_aggregates_refresh
+
+    state = aggregate_state()
+    now = timezone.localtime()
+    hour = int(getattr(settings, "CASES_AGGREGATE_FULL_HOUR", 3))
+    full = state.full_refreshed_at is not None and (
+        now.hour >= hour and timezone.localtime(state.full_refreshed_at).date() < now.date()
+    )
+    return case_aggregates_refresh(full=full).as_dict()
+
+
+@shared_task(name=AGGREGATES_JOB)
+def aggregates_refresh_task() -> dict[str, Any]:
+    return run_aggregates_refresh()
+
+
 def register_periodic_jobs() -> None:
     from civicgrid.common.scheduler import register_periodic_job
 
@@ -30,4 +52,9 @@ def register_periodic_jobs() -> None:
         SWEEP_JOB,
         run_deadline_sweep,
         interval_seconds=float(getattr(settings, "CASES_SWEEP_INTERVAL_SECONDS", 60)),
+    )
+    register_periodic_job(
+        AGGREGATES_JOB,
+        run_aggregates_refresh,
+        interval_seconds=float(getattr(settings, "CASES_AGGREGATE_INTERVAL_SECONDS", 60)),
     )

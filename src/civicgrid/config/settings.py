@@ -254,6 +254,7 @@ CASES_PUBLIC_RATE_LIMIT = (env_int("CIVICGRID_CASES_REPORT_LIMIT", 10), env_int(
 if REDIS_URL:
     CELERY_BEAT_SCHEDULE = {
         "cases.deadline_sweep": {"task": "cases.deadline_sweep", "schedule": float(CASES_SWEEP_INTERVAL_SECONDS)},
+        "cases.aggregates_refresh": {"task": "cases.aggregates_refresh", "schedule": 60.0},  # metrics aggregates
     }
 
 # --- Notifications (notifications app; see docs/notifications.md) ------------------------
@@ -302,10 +303,10 @@ if REDIS_URL:
         "task": "patrols.autoclose_stale",
         "schedule": float(PATROLS_AUTOCLOSE_INTERVAL_SECONDS),
     }
+
 if REDIS_URL:  # cameras helper: the offline sweep (its other settings: cameras/conf.py)
     _cameras_sweep = float(env_int("CIVICGRID_CAMERAS_SWEEP_SECONDS", 60))
     CELERY_BEAT_SCHEDULE["cameras.offline_sweep"] = {"task": "cameras.offline_sweep", "schedule": _cameras_sweep}
-
 
 if REDIS_URL:  # reports helper: scheduled reports (its other settings: reports/conf.py)
     CELERY_BEAT_SCHEDULE["reports.run_schedules"] = {"task": "reports.run_schedules", "schedule": 900.0}

@@ -30,6 +30,7 @@ from civicgrid.accounts.permissions import ROLE_CAPABILITIES, Capability
 from civicgrid.accounts.scope import code_range_q
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
+from civicgrid.cases.aggregates import case_aggregates_refresh
 from civicgrid.common.errors import DomainError
 from civicgrid.common.protected import digest
 from civicgrid.demo import data
@@ -568,6 +569,7 @@ def build_demo(
         build_indicators(seed=seed, out=out)  # indicators helper: idempotent, missing ones only
         build_cameras(seed=seed, out=out)  # cameras helper: idempotent, missing cameras and rules only
         build_demo_patrols(seed=seed, out=out)  # patrols helper: tops up the last week's patrols (demo/patrols.py)
+        case_aggregates_refresh(full=True)  # metrics helper: bulk-made cases are older than the watermark
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -653,6 +655,7 @@ def build_demo(
     build_indicators(seed=seed, out=out)  # indicators helper: the report's first-half figures (demo/indicators.py)
     build_cameras(seed=seed, out=out)  # cameras helper: cameras in all 58 communities, alert rules (demo/cameras.py)
     build_demo_patrols(seed=seed, out=out)  # patrols helper: the last week's patrols of every chief (demo/patrols.py)
+    case_aggregates_refresh(full=True)  # metrics helper: rebuild the metrics aggregates (cases/aggregates.py)
     with transaction.atomic():
         district = Area.objects.select_for_update().get(code=data.DISTRICT_CODE)
         district.properties = {**district.properties, "demo": _marker(seed, residents, True)}

@@ -13,7 +13,7 @@ from django.test import Client
 from civicgrid.audit.models import AuditEvent
 from civicgrid.cases import metrics as m
 from civicgrid.cases.enums import CaseStatus as S
-from civicgrid.cases.models import Case, Category
+from civicgrid.cases.models import AGG_BUCKET_RATIO, AGG_EDGES, Case, Category
 from civicgrid.cases.tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -100,10 +100,11 @@ EXPECTED = {
     "on_time_sign_for_rate": 0.6667,
     "closed_on_time": 2,
     "on_time_closing_rate": 0.6667,
-    "response_median_hours": 1.0,
-    "response_p90_hours": 5.0,  # [0.5, 1, 6]: 1 + 0.8 * 5
-    "handling_median_hours": 24.0,
-    "handling_p90_hours": 100.8,  # [2, 24, 120]: 24 + 0.8 * 96
+    # From the log-scale histograms (hist_percentile); EXACT below holds percentile_cont's.
+    "response_median_hours": 0.96,
+    "response_p90_hours": 5.05,
+    "handling_median_hours": 22.78,
+    "handling_p90_hours": 96.39,
     "evaluated": 2,
     "resolved": 1,
     "satisfied": 1,
@@ -116,9 +117,35 @@ EXPECTED = {
 }
 
 
+EXACT = {
+    "response_median_hours": 1.0,
+    "response_p90_hours": 5.0,  # [0.5, 1, 6]: 1 + 0.8 * 5
+    "handling_median_hours": 24.0,
+    "handling_p90_hours": 100.8,  # [2, 24, 120]: 24 + 0.8 * 96
+}
+
+
 def test_hand_computed(fixture: World) -> None:
     result = m.case_metrics(fixture.leader, start=START, end=END).as_dict()
     assert {k: result[k] for k in EXPECTED} == EXPECTED
+    # The histogram estimate stays within one bucket (a factor 2**(1/3)) of percentile_cont.
+    for key, exact in EXACT.items():
+        assert exact / AGG_BUCKET_RATIO <= result[key] <= exact * AGG_BUCKET_RATIO
+    assert result["response_median_hours"] != EXACT["response_median_hours"]  # really the histogram
+
+
+def test_hist_percentile_matches_percentile_cont_on_bucket_values() -> None:
+    edges = [60.0 * AGG_BUCKET_RATIO**k for k in range(AGG_EDGES)]
+    values = [30.0, 100.0, 100.0, 5000.0, 90000.0]
+    cum = [sum(1 for v in values if v < e) for e in edges]
+    for p in (0.0, 0.5, 0.9, 1.0):
+        exact = m.percentile_cont(values, p)
+        got = m.hist_percentile(cum, len(values), edges, p)
+        assert exact is not None and got is not None
+        assert exact / AGG_BUCKET_RATIO <= got <= exact * AGG_BUCKET_RATIO, p
+    assert m.hist_percentile([0] * AGG_EDGES, 0, edges, 0.5) is None
+    # Beyond the last edge: the open bucket.
+    assert m.hist_percentile([0] * AGG_EDGES, 1, edges, 0.5) == pytest.approx(edges[-1] * (1 + AGG_BUCKET_RATIO) / 2)
 
 
 def test_filters_and_scope(fixture: World) -> None:

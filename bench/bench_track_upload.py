@@ -150,7 +150,7 @@ def prepare(n_workers: int) -> list[dict[str, Any]]:
         batch_size=1000,
     )
     patrol_of = dict(Patrol.objects.filter(worker__in=users).values_list("worker_id", "pk"))
-    backend = settings.AUTHENTICATION_BACKENDS[0]
+    backend = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b.lower())
     out = []
     for u in users:
         store = SessionStore()
@@ -284,7 +284,8 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     seconds, empty_seconds = (20.0, 15.0) if quick else (120.0, 45.0)
     workers = prepare(WORKERS)
     port = free_port()
-    server = start_server(port)
+    log_path = os.path.join(os.environ.get("CIVICGRID_VAR_DIR", tempfile.gettempdir()), "gunicorn.log")
+    server = start_server(port, log_path=log_path)
     loop = OpenLoop(port, workers)
     try:
         loop.run("empty", 3.0)  # warm both workers and connections
@@ -292,6 +293,9 @@ def child(db: str, quick: bool) -> dict[str, Any]:
         upload = loop.run("upload", seconds)
     finally:
         stop_server(server)
+    if upload["errors"]:
+        with open(log_path, encoding="utf-8", errors="replace") as log:
+            sys.stderr.write(log.read()[-4000:])
     from civicgrid.patrols.models import Patrol, TrackPoint
 
     stored = TrackPoint.objects.count()

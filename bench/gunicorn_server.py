@@ -57,9 +57,15 @@ def serve(port: int, workers: int = WORKERS, threads: int = THREADS) -> None:
 
 
 def start_server(
-    port: int, *, env: Mapping[str, str] | None = None, workers: int = WORKERS, threads: int = THREADS
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+    log_path: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start the server in a child process and wait (60 s at most) until /bench/empty answers."""
+    """Start the server in a child process and wait (60 s at most) until /bench/empty answers.
+    ``log_path``: the server's stderr (gunicorn warnings, Django's error log) goes there."""
     child_env = {**(env or os.environ)}
     child_env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(BENCH_DIR), child_env.get("PYTHONPATH", "")])
     child_env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
@@ -67,6 +73,7 @@ def start_server(
         [sys.executable, str(Path(__file__).resolve()), str(port), str(workers), str(threads)],
         env=child_env,
         stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab") if log_path else None,  # noqa: SIM115 - the child owns it
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -336,3 +336,35 @@ def test_district_metrics_read_few_statements(world: World) -> None:
             m.case_metrics(world.leader, start=START, end=END)
         # permission + state + dirty cases + rows + raw edges/dirty + held-by-user; no N+1
         assert len(ctx.captured_queries) <= 8
+
+
+def test_real_transitions_move_the_figures_at_once(world: World) -> None:
+    """Through the case engine itself: a case closed right after a refresh counts as closed
+    in the API at once (its updated_at makes its day dirty), and a refresh then stores it."""
+    from django.test import Client
+
+    from civicgrid.cases.enums import CaseAction as A
+    from civicgrid.cases.tests.helpers import act, bring_to
+
+    with time_machine.travel(T0, tick=False):
+        case = bring_to(world, S.HANDLING)
+    with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False):
+        agg.case_aggregates_refresh()  # the watermark passes the case: its day is clean
+        assert agg.dirty_days(T0 + dt.timedelta(minutes=50)) == set()
+    today = T0.date()
+    client = Client()
+    client.force_login(world.leader)
+    url = f"/api/cases/metrics/grouped?start={today}&end={today}&group_by=channel"
+    with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
+        [row] = client.get(url).json()["items"]
+        assert (row["received"], row["closed"]) == (1, 0)
+        case = act(world, case, A.REPORT_BACK)
+        case = act(world, case, A.VERIFY_PASS)
+        assert case.status == S.CLOSED
+        [row] = client.get(url).json()["items"]
+        assert (row["received"], row["closed"]) == (1, 1)
+        assert CaseCohortAggregate.objects.filter(closed=1).count() == 0  # read from the case itself
+    with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):
+        agg.case_aggregates_refresh()
+        assert CaseCohortAggregate.objects.filter(closed=1).count() == 2  # fine and coarse rows
+        assert m.case_metrics(world.leader, start=today, end=today).closed == 1

@@ -4,6 +4,7 @@ charts and hyperlinks; the PDF embeds the CJK font and its text carries the head
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -69,10 +70,11 @@ def test_excel_sheets_values_charts_links(made):
     assert listed[0][0].hyperlink.target.startswith(f"{SITE}/cases/")
 
 
-def _fonts(reader: PdfReader) -> list[dict]:
+def _fonts(reader: PdfReader) -> list[Any]:
     out = []
     for page in reader.pages:
-        for font in page["/Resources"]["/Font"].values():
+        resources: Any = page["/Resources"]
+        for font in resources["/Font"].values():
             font = font.get_object()
             for descendant in font.get("/DescendantFonts", []):
                 out.append(descendant.get_object()["/FontDescriptor"].get_object())

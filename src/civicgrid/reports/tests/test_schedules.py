@@ -38,7 +38,7 @@ def test_last_month_once_and_recipients_told(fx, schedule):
     assert report.xlsx_file and report.pdf_file
     assert report.requested_by == fx.w.operator
     told = Notification.objects.filter(object_type="reports.report", object_id=str(report.pk))
-    assert sorted(n.recipient_id for n in told) == sorted([fx.w.leader.pk, fx.w.operator.pk])
+    assert sorted(n.recipient_id or 0 for n in told) == sorted([fx.w.leader.pk, fx.w.operator.pk])
     assert AuditEvent.objects.filter(object_id=str(report.pk), message="scheduled report").exists()
     # again the same day, and later the same month: nothing new
     again = schedules_run()
@@ -100,7 +100,7 @@ def test_schedule_validation(fx):
 def test_retention_purge_deletes_rows_and_files(fx, schedule, settings):
     schedules_run()
     report = Report.objects.get()
-    storage, names = report.xlsx_file.storage, [report.xlsx_file.name, report.pdf_file.name]
+    storage, names = report.xlsx_file.storage, [str(report.xlsx_file.name), str(report.pdf_file.name)]
     assert all(storage.exists(n) for n in names)
     settings.REPORTS_RETENTION_DAYS = 30
     assert reports_purge(today=dt.date(2026, 4, 10)) == 0  # 23 days old

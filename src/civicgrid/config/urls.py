@@ -18,6 +18,7 @@ urlpatterns = [
     path("notifications/", include("civicgrid.notifications.urls")),
     path("patrols/", include("civicgrid.patrols.urls")),
     path("dashboards/", include("civicgrid.dashboards.urls")),
+    path("open/", include("civicgrid.dashboards.public")),  # the public transparency page
     path("m/", include("civicgrid.mobile.urls")),
     path("indicators/", include("civicgrid.indicators.urls")),
     path("reports/", include("civicgrid.reports.urls")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models import Avg, Count, Max, Q, QuerySet, Subquery, Sum
@@ -176,8 +176,9 @@ class Worker:
         return "、".join(str(Duty(d).label) for d in self.duties)
 
 
-@dataclass(frozen=True)
-class DayFigures:
+class DayFigures(NamedTuple):
+    """One worker's day (a NamedTuple: a month of a district is ~10 000 of them)."""
+
     day: dt.date
     patrols: int
     counted: int
@@ -374,38 +375,50 @@ def _day_aggregates(
     return {(r["worker_id"], r["day"]): dict(r) for r in rows}
 
 
+_STATUSES: dict[tuple[tuple[tuple[str, str], ...], tuple[bool, ...]], tuple[WindowStatus, ...]] = {}
+
+
+def _statuses(windows: tuple[tuple[str, str], ...], met: tuple[bool, ...]) -> tuple[WindowStatus, ...]:
+    """The window statuses, shared between days with the same outcome (they are immutable)."""
+    key = (windows, met)
+    found = _STATUSES.get(key)
+    if found is None:
+        if len(_STATUSES) > 4096:
+            _STATUSES.clear()
+        found = _STATUSES[key] = tuple(WindowStatus(label, m) for (label, _k), m in zip(windows, met, strict=True))
+    return found
+
+
 def _figures(
     day: dt.date,
     now: dt.date,
     agg: dict[str, Any] | None,
-    policy: EffectivePolicy,
-    window_index: dict[tuple[dt.time, dt.time], int],
+    required: int,
+    windows: tuple[tuple[str, str], ...],
 ) -> DayFigures:
-    counted = int(agg["counted"]) if agg else 0
-    windows = tuple(
-        WindowStatus(w.label, bool(agg and agg[f"w{window_index[_window_key(w)]}"])) for w in policy.windows
-    )
-    met = counted >= policy.times_per_day and all(w.met for w in windows)
-    if day > now:
-        state = "future"
-    elif met:
-        state = "met"
-    elif day == now:
-        state = "open"
-    else:
-        state = "missed"
+    """One worker's day. ``windows`` are the policy's (label, aggregate key) pairs."""
+    if agg is None:
+        met = required <= 0 and not windows
+        state = "future" if day > now else "met" if met else "open" if day == now else "missed"
+        statuses = _statuses(windows, (False,) * len(windows))
+        return DayFigures(day, 0, 0, required, 0.0, None, None, 0, statuses, met and day <= now, state)
+    counted = int(agg["counted"])
+    window_met = tuple(bool(agg[key]) for _label, key in windows)
+    met = counted >= required and all(window_met)
+    state = "future" if day > now else "met" if met else "open" if day == now else "missed"
+    cov_avg, cov_max = agg["cov_avg"], agg["cov_max"]
     return DayFigures(
-        day=day,
-        patrols=int(agg["n"]) if agg else 0,
-        counted=counted,
-        required=policy.times_per_day,
-        distance_m=float(agg["distance"] or 0) if agg else 0.0,
-        mean_coverage=round(float(agg["cov_avg"]), 4) if agg and agg["cov_avg"] is not None else None,
-        best_coverage=round(float(agg["cov_max"]), 4) if agg and agg["cov_max"] is not None else None,
-        pending_review=int(agg["pending"]) if agg else 0,
-        windows=windows,
-        met=met and day <= now,
-        state=state,
+        day,
+        int(agg["n"]),
+        counted,
+        required,
+        float(agg["distance"] or 0),
+        round(float(cov_avg), 4) if cov_avg is not None else None,
+        round(float(cov_max), 4) if cov_max is not None else None,
+        int(agg["pending"]),
+        _statuses(windows, window_met),
+        met and day <= now,
+        state,
     )
 
 
@@ -435,11 +448,22 @@ def compliance_report(
     rows: list[WorkerCompliance] = []
     missed_today: list[Miss] = []
     missed_week: list[Miss] = []
+    # Each policy's windows as (label, aggregate key), computed once per policy.
+    window_keys: dict[EffectivePolicy, tuple[tuple[str, str], ...]] = {}
     for w in workers:
         policy = resolver.for_code(w.bound_code or next(iter(w.codes), node.code))
-        days = [_figures(d, now, aggs.get((w.id, d)), policy, window_index) for d in period_days]
+        keys = window_keys.get(policy)
+        if keys is None:
+            keys = tuple((win.label, f"w{window_index[_window_key(win)]}") for win in policy.windows)
+            window_keys[policy] = keys
+        required = policy.times_per_day
+        days = [_figures(d, now, aggs.get((w.id, d)), required, keys) for d in period_days]
         rows.append(WorkerCompliance(w, policy, days))
-        week = [_figures(d, now, week_aggs.get((w.id, d)), policy, window_index) for d in week_days]
+        if week_aggs is aggs and span.start <= week_start and now <= span.end:
+            offset = (week_start - span.start).days
+            week = days[offset : offset + len(week_days)]
+        else:
+            week = [_figures(d, now, week_aggs.get((w.id, d)), required, keys) for d in week_days]
         if week and week[-1].state == "open":
             missed_today.append(Miss(w, [week[-1]]))
         past = [f for f in week if f.state == "missed"]

@@ -96,6 +96,10 @@ def test_openapi_documents_the_patrol_operations(client: Client) -> None:
         ("post", "/api/patrols/{patrol_id}/end"),
         ("get", "/api/patrols/mine"),
         ("get", "/api/patrols/duty"),
+        ("get", "/api/patrols/tracks"),
+        ("get", "/api/patrols/{patrol_id}/track"),
+        ("post", "/api/patrols/{patrol_id}/review"),
+        ("get", "/api/patrols/compliance"),
     }
     assert all(op.get("summary") and op.get("security") for op in ops.values())
 

@@ -100,10 +100,13 @@ def load(months: int, first: dt.date) -> dict[str, Any]:
     table = Patrol._meta.db_table
     # Per worker and day: two patrols (morning, afternoon) for 90% of worker-days, one for 6%.
     sql = f"""
-        INSERT INTO {table} (worker_id, duty, area_code, day, client_id, started_at, ended_at, status,
+        INSERT INTO {table} (worker_id, duty, area_code, day, start_minute, client_id, started_at, ended_at, status,
             point_count, distance_m, coverage, counts_toward_duty, flagged, flag_reasons, review_status,
             review_note, simplified_track, created_at, updated_at)
-        SELECT w.id, w.duty, w.code, d::date, '', st, st + interval '40 minutes', 'ended',
+        SELECT w.id, w.duty, w.code, d::date,
+            extract(hour FROM st AT TIME ZONE 'Asia/Shanghai') * 60
+                + extract(minute FROM st AT TIME ZONE 'Asia/Shanghai'),
+            '', st, st + interval '40 minutes', 'ended',
             120, 1500 + 1000 * random(), cov, cov >= 0.8 AND NOT fl, fl, '[]'::jsonb,
             CASE WHEN fl THEN 'pending' ELSE '' END, '', '[]'::jsonb, st, st
         FROM unnest(ARRAY[{ids}], ARRAY[{kinds}], ARRAY[{codes}]) AS w(id, duty, code)

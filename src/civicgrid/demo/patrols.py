@@ -39,7 +39,7 @@ from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.demo import data
 from civicgrid.patrols.enums import PatrolStatus, ReviewStatus
-from civicgrid.patrols.models import Patrol, PatrolPolicy, TrackPoint
+from civicgrid.patrols.models import Patrol, PatrolPolicy, TrackPoint, local_minute
 from civicgrid.patrols.policy import PolicyResolver
 from civicgrid.patrols.services import _apply_facts
 from civicgrid.territory.models import Duty, Responsibility
@@ -269,6 +269,7 @@ def build_patrols(
                     day=day,
                     client_id=plan.key,
                     started_at=plan.start,
+                    start_minute=local_minute(plan.start),
                     ended_at=ended,
                     status=PatrolStatus.ENDED,
                     created_at=plan.start,

@@ -3,8 +3,11 @@ and the per-territory duty ("at least N patrols a day", optional time windows)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.common.models import TimeStampedModel
@@ -41,6 +44,9 @@ class Patrol(TimeStampedModel):
     duty = models.CharField(_("职责"), max_length=16, choices=Duty.choices)
     area_code = models.CharField(max_length=20)
     day = models.DateField(_("日期"))
+    # Local minutes after midnight of started_at (like ``day``, in settings.TIME_ZONE): the
+    # duty's time windows compare integers instead of converting every timestamp.
+    start_minute = models.PositiveSmallIntegerField(_("开始时刻(分钟)"), default=0)
     client_id = models.CharField(max_length=64, blank=True, default="")
     started_at = models.DateTimeField(_("开始时间"))
     ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
@@ -96,6 +102,19 @@ class Patrol(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.worker} · {self.started_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.start_minute = local_minute(self.started_at)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "started_at" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "start_minute"}
+        super().save(*args, **kwargs)
+
+
+def local_minute(moment: Any) -> int:
+    """Minutes after local midnight (settings.TIME_ZONE) of an aware datetime."""
+    local = timezone.localtime(moment)
+    return local.hour * 60 + local.minute
 
 
 class TrackPoint(models.Model):

@@ -341,9 +341,9 @@ def _window_key(w: Window) -> tuple[dt.time, dt.time]:
 def _window_q(w: Window) -> Q:
     q = Q(counts_toward_duty=True)
     if w.start is not None:
-        q &= Q(started_at__time__gte=w.start)
+        q &= Q(start_minute__gte=w.start.hour * 60 + w.start.minute)
     if w.end is not None:
-        q &= Q(started_at__time__lt=w.end)
+        q &= Q(start_minute__lt=w.end.hour * 60 + w.end.minute)
     return q
 
 

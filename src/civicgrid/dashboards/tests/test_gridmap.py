@@ -311,3 +311,14 @@ def test_page_renders_the_controls_and_the_data(fx: Fixture) -> None:
     assert "https://" not in html.split('id="gridmap-root"')[1]  # nothing from the internet
     assert 'id="gridmap-data"' in html
     assert local_day(timezone.now()) == TODAY
+
+
+def test_measures_from_the_metrics_aggregates_equal_the_raw_recount(fx: Fixture) -> None:
+    from civicgrid.cases.aggregates import case_aggregates_refresh
+
+    case_aggregates_refresh(full=True)
+    user = fx.w.street_admin
+    period = gridmap.MapPeriod(dt.date(TODAY.year, 1, 1), TODAY)
+    got = measures_by_code(gridmap.grid_measures(user, fx.d.streets[0].code, period))
+    for code, row in got.items():
+        assert row["received"] == len(counted(fx.cases, user, period.start, period.end, code)), code

@@ -305,3 +305,17 @@ def test_anonymous_page_and_query_count(
     # the second view within the minute reads the cache
     with django_assert_max_num_queries(3):
         assert client.get(reverse("open:index")).status_code == 200
+
+
+def test_closure_from_the_metrics_aggregates_equals_the_raw_recount(fx: Fixture) -> None:
+    """With the aggregate rows refreshed, the public figures (read by the public reader
+    through case_metrics) still equal the raw recount."""
+    from civicgrid.cases.aggregates import case_aggregates_refresh
+
+    case_aggregates_refresh(full=True)
+    Category.objects.filter(code="MS06").update(is_public=False)
+    for period in ("year", "last_year"):
+        f = public.parse_filter({"period": period})
+        raw = _raw_closure(fx, f.period.start, f.period.end)
+        rows = {r["code"]: (r["received"], r["closed"]) for r in public.closure_by_community(f)["rows"] if r["code"]}
+        assert rows == raw, period

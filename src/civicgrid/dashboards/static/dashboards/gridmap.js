@@ -138,7 +138,7 @@
       },
       visualMap: [visualMap(), heatVisualMap()],
       series: [
-        { id: "grids", type: "map", geoIndex: 0, data: gridData() },
+        { id: "grids", type: "map", map: L.mapName, nameProperty: "code", geoIndex: 0, data: gridData() },
         { id: "heat", type: "heatmap", coordinateSystem: "geo", pointSize: 14, blurSize: 18, data: heatData() },
         { id: "tracks", type: "lines", coordinateSystem: "geo", polyline: true, lineStyle: { width: 2, opacity: 0.85 }, data: trackData() },
         { id: "cases", type: "scatter", coordinateSystem: "geo", symbolSize: 8, data: caseData() },

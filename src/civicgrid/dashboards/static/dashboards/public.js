@@ -57,7 +57,7 @@
         text: [L.labelRate + " 100%", "0%"], inRange: { color: ["#fde2e1", "#fcd34d", "#6ee7b7", "#059669"] },
       }],
       series: [
-        { id: "communities", type: "map", geoIndex: 0, data: regionData },
+        { id: "communities", type: "map", map: L.mapName, nameProperty: "code", geoIndex: 0, data: regionData },
         {
           id: "cells", type: "scatter", coordinateSystem: "geo",
           symbolSize: function (v, p) { return 6 + 16 * Math.sqrt(p.data.count / maxCount); },

@@ -36,7 +36,7 @@ def main(quick: bool) -> dict[str, Any]:
     return run_on_postgres(__file__, quick)
 
 
-def load(months: int, first: dt.date) -> dict[str, Any]:
+def load(first: dt.date, last: dt.date) -> dict[str, Any]:
     """Chiefs and their duties, then the patrols with one INSERT ... SELECT."""
     from django.db import connection
     from django.utils import timezone
@@ -96,7 +96,6 @@ def load(months: int, first: dt.date) -> dict[str, Any]:
         f"'{u.area.code}'" for u in User.objects.filter(pk__in=[u.pk for u in users]).select_related("area")
     )  # type: ignore[union-attr]
     kinds = ",".join(f"'{u.role}'" for u in users)
-    days = (first.replace(day=1) + dt.timedelta(days=31 * months)).replace(day=1) - first
     table = Patrol._meta.db_table
     # Per worker and day: two patrols (morning, afternoon) for 90% of worker-days, one for 6%.
     sql = f"""
@@ -121,7 +120,7 @@ def load(months: int, first: dt.date) -> dict[str, Any]:
     """
     t0 = time.perf_counter()
     with connection.cursor() as cur:
-        cur.execute(sql, [first, first + days - dt.timedelta(days=1)])
+        cur.execute(sql, [first, last])
         cur.execute(f"VACUUM ANALYZE {table}")
         cur.execute(f"SELECT count(*) FROM {table}")
         rows = int(cur.fetchone()[0])
@@ -145,12 +144,14 @@ def child(quick: bool) -> dict[str, Any]:
     months = 1 if quick else 3
     today = timezone.localdate()
     month_start = today.replace(day=1)
-    first = (month_start - dt.timedelta(days=31 * (months - 1))).replace(day=1)
-    loaded = load(months, first)
+    month_end = (month_start + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    first = month_start
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    loaded = load(first, month_end)
     district = loaded.pop("district")
     leader = make_user(Role.LEADER, district.district, username="bench-leader")
     month = f"{month_start:%Y-%m}"
-    month_end = (month_start + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
     client = Client()
     client.force_login(leader)
     url = f"/patrols/compliance/{district.district.code}/?period=month&month={month}"

@@ -296,7 +296,7 @@ def test_anonymous_page_and_query_count(
     fx: Fixture, seeded: dict[str, Case], django_assert_max_num_queries: Any
 ) -> None:
     client = Client()
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(30):
         r = client.get(reverse("open:index"))
     assert r.status_code == 200
     html = r.content.decode()

@@ -544,11 +544,11 @@ class StatementCounter:
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         self.count += 1
-        self.statements.append(_abbreviate(sql))
+        self.statements.append(_abbreviate(sql, params))
         return execute(sql, params, many, context)
 
 
-def _abbreviate(sql: str) -> str:
+def _abbreviate(sql: str, params: Any) -> str:
     """``SELECT ... FROM "cases_case" WHERE ...`` -> ``SELECT cases_case WHERE ...`` (short)."""
     words = sql.replace('"', "").split()
     if not words:
@@ -558,7 +558,10 @@ def _abbreviate(sql: str) -> str:
         rest = words[words.index("FROM") + 1 :]
         return " ".join(["SELECT", *rest])[:90]
     if verb == "INSERT":
-        rows = sql.count("), (") + 1 if " VALUES " in sql else 1
+        if "UNNEST" in sql and params and isinstance(params[0], list | tuple):  # PostgreSQL bulk_create
+            rows = len(params[0])
+        else:
+            rows = sql.count("), (") + 1
         return f"INSERT {' '.join(words[1:4])} ({rows} row{'s' if rows > 1 else ''})"[:90]
     if verb == "UPDATE":
         return f"UPDATE {words[1]} SET ..."

@@ -7,7 +7,7 @@ What it shows (see docs/transparency.md for the decisions):
   their closure rate;
 - a paginated list of the public cases: category, grid (and community), a public status
   (处理中 / 已办结), the received and closed dates, and the title after a personal-data scrub
-  (``scrub_title``): no description, no reporter, no photo, no tracking code;
+  (``cases.public.scrub_public_text``): no description, no reporter, no photo, no tracking code;
 - closure rates per community for a chosen period, counted by ``cases.metrics`` (the same
   definition as every staff figure) over the public categories only;
 - the progress of the public commitments: the indicators register's ``is_public`` indicators.
@@ -26,7 +26,6 @@ filters. The data is cached for ``OPEN_DATA_CACHE_SECONDS`` (60) per parameters 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,12 +48,12 @@ from civicgrid.accounts.scope import code_range_q
 from civicgrid.cases import metrics as m
 from civicgrid.cases.enums import OPEN_STATUSES, CaseStatus
 from civicgrid.cases.models import Case, Category
-from civicgrid.dashboards.gridmap import Lattice, reference_latitude
+from civicgrid.cases.public import PUBLIC_CELL_M, public_category_q, scrub_public_text
 from civicgrid.territory.enums import AreaLevel
+from civicgrid.territory.lattice import Lattice, reference_latitude
 from civicgrid.territory.models import Area
 from civicgrid.territory.selectors import map_feature_collection
 
-PUBLIC_CELL_M = 200
 PAGE_SIZE = 30
 CLOSED_STATUSES = (CaseStatus.CLOSED, CaseStatus.EVALUATED)
 # Not on the public list and map: not screened yet, not a case, or a duplicate.
@@ -116,13 +115,6 @@ def roots() -> list[Area]:
 
 
 # --- which categories are public ---------------------------------------------------------------
-
-
-def public_category_q(prefix: str = "category__") -> Q:
-    """A category is public when it is, and (for a sub-category) its top-level class is too."""
-    return Q(**{f"{prefix}is_public": True}) & (
-        Q(**{f"{prefix}parent__isnull": True}) | Q(**{f"{prefix}parent__is_public": True})
-    )
 
 
 def public_categories() -> list[Category]:
@@ -288,34 +280,6 @@ def public_cases(f: PublicFilter) -> QuerySet[Case]:
     return qs
 
 
-_DIGITS = re.compile(r"[0-9０-９]+")
-_CN_NUMERALS = re.compile(r"[零〇一二三四五六七八九幺两]{4,}")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
-_HONORIFIC = re.compile(r"[\u4e00-\u9fff](先生|女士|小姐|师傅|大爷|大妈|阿姨|大姐|大哥|老师|老人|奶奶|爷爷)")
-MASK = "＊"
-
-
-def scrub_title(title: str, reporter_name: str = "") -> str:
-    """A case title fit for the public: the reporter's name, every digit (phone, ID and room
-    numbers, house numbers), long runs of Chinese numerals (a phone read out), e-mail addresses,
-    links and "surname + 先生/女士..." forms of address are masked."""
-    text = title or ""
-    name = (reporter_name or "").strip()
-    if len(name) >= 2:
-        text = text.replace(name, MASK * len(name))
-        if len(name) >= 3:  # the given name alone (after a one- or two-character surname)
-            for given in (name[1:], name[2:]):
-                if len(given) >= 2:
-                    text = text.replace(given, MASK * len(given))
-    text = _EMAIL.sub(MASK, text)
-    text = _URL.sub(MASK, text)
-    text = _DIGITS.sub(MASK, text)
-    text = _CN_NUMERALS.sub(MASK, text)
-    text = _HONORIFIC.sub(lambda mo: MASK + mo.group(1), text)
-    return text
-
-
 def _public_status(status: str) -> tuple[str, str]:
     if status in CLOSED_STATUSES:
         return "closed", _("已办结")
@@ -355,7 +319,7 @@ def case_page(f: PublicFilter, page: Any) -> dict[str, Any]:
             key, label = _public_status(r["status"])
             rows.append(
                 {
-                    "title": scrub_title(r["title"], r["reporter_name"]),
+                    "title": scrub_public_text(r["title"], r["reporter_name"]),
                     "category": r["category__parent__name"] or r["category__name"],
                     "subcategory": r["category__name"] if r["category__parent__name"] else "",
                     "grid": r["grid__name"] or "",

@@ -1,11 +1,11 @@
 """Open311 reads: the services list, service definitions and service requests as plain data
-(rendered by ``render``). Only active public categories and cases that are not hidden
-appear; no reporter data is ever included, and long digit runs (phone or ID numbers) in
-free text are masked."""
+(rendered by ``render``). What the public may see is defined in ``cases.public`` (shared with
+the transparency page): public categories (a sub-category only under a public class), cases
+that are not hidden, free text scrubbed of names, numbers, e-mail addresses and links, and
+locations generalised to a 200 m lattice cell; the address and the reporter never appear."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.cases.enums import OPEN_STATUSES, CaseAction, CaseStatus
 from civicgrid.cases.models import Case, CaseEvent, Category, CategoryAttribute
+from civicgrid.cases.public import PublicPlaces, public_category_q, scrub_public_text
 
 SPECIFICATION_URL = "http://wiki.open311.org/GeoReport_v2"
 MAX_RESULTS = 1000
@@ -30,12 +31,6 @@ PUBLIC_NOTE_ACTIONS = (
     CaseAction.MERGE,
     CaseAction.REOPEN,
 )
-_LONG_DIGITS = re.compile(r"\d{7,}[\dXx]*")
-
-
-def mask_digits(text: str) -> str:
-    """Mask runs of 7+ digits (phone numbers, ID numbers) in free text."""
-    return _LONG_DIGITS.sub(lambda m: m.group(0)[:3] + "*" * (len(m.group(0)) - 3), text)
 
 
 def open311_status(status: str) -> str:
@@ -52,7 +47,7 @@ def statuses_for(open311: str) -> list[str]:
 
 
 def public_categories() -> QuerySet[Category]:
-    return Category.objects.filter(is_active=True, is_public=True).select_related("parent")
+    return Category.objects.filter(public_category_q(""), is_active=True).select_related("parent")
 
 
 def service_categories() -> list[Category]:
@@ -123,7 +118,7 @@ def public_requests() -> QuerySet[Case]:
     notes = CaseEvent.objects.filter(case=OuterRef("pk"), action__in=PUBLIC_NOTE_ACTIONS).exclude(note="")
     last_transition = CaseEvent.objects.filter(case=OuterRef("pk"), is_transition=True)
     return (
-        Case.objects.filter(is_hidden=False, category__is_public=True)
+        Case.objects.filter(public_category_q(), is_hidden=False)
         .select_related("category", "current_department", "current_unit", "grid", "intake_record")
         .annotate(
             public_note=Subquery(notes.order_by("-occurred_at", "-id").values("note")[:1]),
@@ -145,7 +140,7 @@ def agency_responsible(case: Case) -> str:
 def status_notes(case: Case) -> str:
     note = getattr(case, "public_note", None)
     if note:
-        return mask_digits(str(note))[:500]
+        return scrub_public_text(str(note), case.reporter_name)[:500]
     action = getattr(case, "last_action", None)
     if action in CaseAction.values:
         return str(CaseAction(action).label)
@@ -159,8 +154,9 @@ def _record(case: Case) -> Any:
         return None
 
 
-def request_row(case: Case) -> dict[str, Any]:
+def request_row(case: Case, places: PublicPlaces) -> dict[str, Any]:
     record = _record(case)
+    lon, lat = places.snap(case.area_code, case.lon, case.lat)
     expected: datetime | None = case.close_due if case.status in OPEN_STATUSES else None
     return {
         "service_request_id": str(case.pk),
@@ -168,20 +164,21 @@ def request_row(case: Case) -> dict[str, Any]:
         "status_notes": status_notes(case),
         "service_name": case.category.name,
         "service_code": case.category.code,
-        "description": mask_digits(case.description),
+        "description": scrub_public_text(case.description, case.reporter_name),
         "agency_responsible": agency_responsible(case),
         "service_notice": "",
         "requested_datetime": case.received_at,
         "updated_datetime": case.updated_at,
         "expected_datetime": expected,
-        "address": case.address,
+        "address": "",
         "address_id": "",
         "zipcode": "",
-        "lat": case.lat,
-        "long": case.lon,
+        "lat": lat,
+        "long": lon,
         "media_url": record.media_url if record is not None else "",
     }
 
 
 def requests_document(cases: Iterable[Case]) -> list[dict[str, Any]]:
-    return [request_row(c) for c in cases]
+    places = PublicPlaces()
+    return [request_row(c, places) for c in cases]

@@ -16,8 +16,10 @@ from django.utils import timezone
 from civicgrid.cases import apikeys, services
 from civicgrid.cases.enums import CaseStatus, Channel
 from civicgrid.cases.models import Case, Category, IntakeRecord
+from civicgrid.cases.public import PUBLIC_CELL_M
 from civicgrid.cases.tests.conftest import World
 from civicgrid.cases.tests.helpers import act
+from civicgrid.territory.lattice import Lattice, reference_latitude
 
 pytestmark = pytest.mark.django_db
 
@@ -295,7 +297,7 @@ def public_case(w: World, **data: Any) -> Case:
 
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_get_request_by_id_has_every_element(client: Client, world: World, fmt: str) -> None:
-    case = public_case(world)
+    case = public_case(world, address="清泉街12号院3号楼", description="王先生反映3号楼路灯不亮, 电话13800138000")
     response = client.get(f"{BASE}/requests/{case.pk}.{fmt}")
     assert response.status_code == 200
     if fmt == "xml":
@@ -315,7 +317,14 @@ def test_get_request_by_id_has_every_element(client: Client, world: World, fmt: 
     for name in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert W3C.match(row[name]), (name, row[name])
         assert row[name].endswith("+08:00")
-    assert float(row["lat"]) == pytest.approx(case.lat) and float(row["long"]) == pytest.approx(case.lon)
+    # The location is generalised to the centre of its public 200 m cell (as on /open/): near
+    # the reported point, never the point itself; the address is never published.
+    lattice = Lattice(PUBLIC_CELL_M, reference_latitude(world.d.district))
+    assert (float(row["long"]), float(row["lat"])) == pytest.approx(lattice.snap(case.lon, case.lat))
+    assert (float(row["long"]), float(row["lat"])) != (case.lon, case.lat)
+    assert abs(float(row["lat"]) - case.lat) < 0.002 and abs(float(row["long"]) - case.lon) < 0.003
+    assert row["address"] == "" and "清泉街12号院".encode() not in response.content
+    assert row["description"] == "＊＊＊反映＊号楼路灯不亮, 电话＊"  # the reporter "王先生" too
     # Routed to the grid chief: the agency is the grid.
     assert row["agency_responsible"] == world.d.grids[0].name
     # No personal data: reporter name and phone never appear.

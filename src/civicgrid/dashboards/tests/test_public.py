@@ -19,12 +19,13 @@ from django.urls import reverse
 from civicgrid.accounts.enums import Role
 from civicgrid.cases.enums import CaseStatus
 from civicgrid.cases.models import Case, Category
+from civicgrid.cases.public import scrub_public_text
 from civicgrid.dashboards import public
-from civicgrid.dashboards.gridmap import Lattice, reference_latitude
 from civicgrid.dashboards.tests.conftest import EXCLUDED, TODAY, Fixture, local_day
 from civicgrid.indicators import services as indicator_services
 from civicgrid.indicators.enums import Aggregation, PeriodKind, Unit
 from civicgrid.indicators.models import Indicator
+from civicgrid.territory.lattice import Lattice, reference_latitude
 from civicgrid.testing.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_no_personal_data_anywhere(seeded: dict[str, Case]) -> None:
     assert seeded["shown"].description not in text
     # the case itself is listed, with its title scrubbed
     assert "反映暖气不热" in text
-    assert public.scrub_title(seeded["shown"].title, NAME) in text
+    assert scrub_public_text(seeded["shown"].title, NAME) in text
 
 
 def test_non_public_categories_hidden_and_unscreened_cases_absent(seeded: dict[str, Case]) -> None:
@@ -268,13 +269,13 @@ def test_list_is_paginated_and_filtered(fx: Fixture, seeded: dict[str, Case], mo
 
 
 def test_scrub_title() -> None:
-    assert public.scrub_title("张三反映13800138000", "张三") == "＊＊反映＊"
-    assert public.scrub_title("欧阳振华家漏水", "欧阳振华") == "＊＊＊＊家漏水"
-    assert public.scrub_title("振华家漏水", "欧阳振华") == "＊＊家漏水"
-    assert public.scrub_title("3号楼2单元 路灯不亮") == "＊号楼＊单元 路灯不亮"
-    assert public.scrub_title("王先生反映 电话一三八一二三四五六七八") == "＊先生反映 电话＊"
-    assert public.scrub_title("联系 a.b@example.com 或 https://x.cn/1") == "联系 ＊ 或 ＊"
-    assert public.scrub_title("ｔｅｌ １３８００") == "ｔｅｌ ＊"
+    assert scrub_public_text("张三反映13800138000", "张三") == "＊＊反映＊"
+    assert scrub_public_text("欧阳振华家漏水", "欧阳振华") == "＊＊＊＊家漏水"
+    assert scrub_public_text("振华家漏水", "欧阳振华") == "＊＊家漏水"
+    assert scrub_public_text("3号楼2单元 路灯不亮") == "＊号楼＊单元 路灯不亮"
+    assert scrub_public_text("王先生反映 电话一三八一二三四五六七八") == "＊先生反映 电话＊"
+    assert scrub_public_text("联系 a.b@example.com 或 https://x.cn/1") == "联系 ＊ 或 ＊"
+    assert scrub_public_text("ｔｅｌ １３８００") == "ｔｅｌ ＊"
 
 
 def test_bad_input_is_a_400(fx: Fixture) -> None:

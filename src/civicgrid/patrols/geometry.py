@@ -15,6 +15,10 @@ import shapely
 import shapely.geometry
 
 EARTH_RADIUS_M = 6_371_008.8
+# The swath (the band a track covers) is built from the track thinned (Douglas-Peucker) to this
+# many metres: GPS jitter makes a dense track a zig-zag whose buffer costs 10x more to build, and
+# the band moves by at most this much - within GPS error, well under the 30/50 m buffers.
+SWATH_SIMPLIFY_M = 8.0
 
 
 def haversine_m(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
@@ -96,7 +100,7 @@ def analyse(
     shapes = [plane.shape(g) for g in target_list if g]
     if shapes:
         target = shapely.union_all(shapes)
-        swath = shapely.buffer(track, buffer_m)
+        swath = shapely.buffer(shapely.simplify(track, SWATH_SIMPLIFY_M), buffer_m, quad_segs=4)
         if kind == "line":
             total = target.length
             coverage = float(shapely.intersection(target, swath).length / total) if total > 0 else 0.0

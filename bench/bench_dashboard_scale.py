@@ -83,7 +83,7 @@ def load(n: int, start: dt.datetime, days: int, grids: list[str], depts: list[in
         "category_id": "(%(cats)s)[1 + (i %% %(ncats)s)]",
         "current_department_id": "(%(cat_depts)s)[1 + (i %% %(ncats)s)]",
         "channel": channel,
-        "area_code": "(%(grids)s)[1 + ((i * 7919) %% %(ngrids)s)]",
+        "area_code": "(%(grids)s)[1 + ((i::bigint * 7919) %% %(ngrids)s)]",
     }
     params = {
         "cats": "ARRAY[" + ",".join(map(str, cats)) + "]",
@@ -149,7 +149,7 @@ def child(quick: bool) -> dict[str, Any]:
             "SELECT level, count(*) FROM cases_casecohortaggregate WHERE day BETWEEN %s AND %s GROUP BY level",
             [first_day, last_day],
         )
-        rows_in_year = {("fine", "coarse")[lvl]: cnt for lvl, cnt in cur.fetchall()}
+        rows_in_year = {("fine", "coarse", "month")[lvl]: cnt for lvl, cnt in cur.fetchall()}
     refresh_s = time.perf_counter() - t0
     period = {"start": first_day, "end": last_day}
 

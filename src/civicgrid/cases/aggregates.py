@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Substr, TruncDate
+from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
 from django.utils import timezone
 
 from civicgrid.cases.enums import CaseStatus
@@ -196,6 +196,38 @@ def _insert_coarse(days: list[dt.date] | None) -> int:
     return _insert_select(rows)
 
 
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _insert_months(months: list[dt.date] | None) -> int:
+    """The month rows of ``months`` (None: all), summed from the coarse rows."""
+    coarse = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE)
+    if months is not None:
+        q = Q(pk__in=[])
+        for m in months:
+            q |= Q(day__gte=m, day__lt=next_month(m))
+        coarse = coarse.filter(q)
+    rows = (
+        coarse.annotate(
+            k_level=Value(CaseCohortAggregate.MONTH, output_field=IntegerField()),
+            k_day=TruncMonth("day"),
+            k_area=F("area_code"),
+            k_category=F("category_id"),
+            k_department=F("department_id"),
+            k_channel=F("channel"),
+        )
+        .values("k_level", "k_day", "k_area", "k_category", "k_department", "k_channel")
+        .annotate(**{f: Sum(f) for f in ROW_FIELDS})
+        .order_by()
+    )
+    return _insert_select(rows)
+
+
 def _insert_select(rows: QuerySet[Any, Any]) -> int:
     compiler = rows.query.get_compiler(using=rows.db)
     sql, params = compiler.as_sql()
@@ -294,6 +326,7 @@ def case_aggregates_refresh(*, full: bool = False) -> RefreshResult:
         CaseCohortAggregate.objects.all().delete()
         rows += _insert_fine(counted_cases())
         rows += _insert_coarse(None)
+        rows += _insert_months(None)
         days = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.FINE).values("day").distinct().count()
         state.full_refreshed_at = now
     else:
@@ -302,9 +335,13 @@ def case_aggregates_refresh(*, full: bool = False) -> RefreshResult:
         days = len(dirty)
         for i in range(0, len(dirty), DAYS_PER_CHUNK):
             chunk = dirty[i : i + DAYS_PER_CHUNK]
-            CaseCohortAggregate.objects.filter(day__in=chunk).delete()
+            CaseCohortAggregate.objects.filter(day__in=chunk).exclude(level=CaseCohortAggregate.MONTH).delete()
             rows += _insert_fine(counted_cases().filter(received_q(chunk)))
             rows += _insert_coarse(chunk)
+        months = sorted({month_start(d) for d in dirty})
+        CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.MONTH, day__in=months).delete()
+        if months:
+            rows += _insert_months(months)
     seconds = time.perf_counter() - started
     # Never move the watermark back (a full refresh right after an incremental one).
     if state.watermark is None or new_watermark > state.watermark:
@@ -328,7 +365,7 @@ class Difference:
     fields: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        name = "fine" if self.level == CaseCohortAggregate.FINE else "coarse"
+        name = {0: "fine", 1: "coarse", 2: "month"}.get(self.level, str(self.level))
         key = "(" + ", ".join(str(k) for k in self.key) + ")"
         if self.stored is None:
             return f"{name} {key}: missing (recount {self._brief(self.recounted)})"
@@ -369,6 +406,7 @@ def aggregate_recount(first: dt.date, last: dt.date) -> RecountResult:
         cases = cases.exclude(received_q(dirty))
     differences: list[Difference] = []
     checked = 0
+    coarse_recounted: dict[tuple[Any, ...], dict[str, int]] = {}
     for level in (CaseCohortAggregate.FINE, CaseCohortAggregate.COARSE):
         recounted: dict[tuple[Any, ...], dict[str, int]] = {}
         for row in level_rows(level, cases):
@@ -387,4 +425,33 @@ def aggregate_recount(first: dt.date, last: dt.date) -> RecountResult:
                 differences.append(Difference(level, key, a, b))
             elif a != b:
                 differences.append(Difference(level, key, a, b, [f for f in ROW_FIELDS if a[f] != b[f]]))
+        if level == CaseCohortAggregate.COARSE:
+            coarse_recounted = recounted
+    # Month rows: the sum of the month's recounted coarse rows, for the months wholly inside
+    # the period and without a dirty day.
+    dirty_months = {month_start(d) for d in dirty}
+    months: dict[tuple[Any, ...], dict[str, int]] = {}
+    for key, counts in coarse_recounted.items():
+        m = month_start(key[0])
+        if m < first or next_month(m) - dt.timedelta(days=1) > last or m in dirty_months:
+            continue
+        target = months.setdefault((m, *key[1:]), dict.fromkeys(ROW_FIELDS, 0))
+        for f in ROW_FIELDS:
+            target[f] += counts[f]
+    stored_months: dict[tuple[Any, ...], dict[str, int]] = {}
+    month_rows = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.MONTH, day__gte=first, day__lte=last)
+    for row in month_rows.values(*KEY_FIELDS, *ROW_FIELDS):
+        m = row["day"]
+        if next_month(m) - dt.timedelta(days=1) > last or m in dirty_months:
+            continue
+        stored_months[tuple(row[k] for k in KEY_FIELDS)] = {f: int(row[f]) for f in ROW_FIELDS}
+    checked += len(stored_months)
+    for key in sorted(set(months) | set(stored_months), key=str):
+        a, b = stored_months.get(key), months.get(key)
+        if a is None or b is None:
+            differences.append(Difference(CaseCohortAggregate.MONTH, key, a, b))
+        elif a != b:
+            differences.append(
+                Difference(CaseCohortAggregate.MONTH, key, a, b, [f for f in ROW_FIELDS if a[f] != b[f]])
+            )
     return RecountResult(first, last, checked, dirty, differences)

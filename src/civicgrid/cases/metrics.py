@@ -331,7 +331,7 @@ def _level_for(req: _Request, column: str | None, fine_areas: bool) -> int:
 
 
 def _collect(
-    req: _Request, column: str | None, *, histograms: bool, fine_areas: bool = False
+    req: _Request, column: str | None, *, histograms: bool, fine_areas: bool = False, months_ok: bool = True
 ) -> dict[Any, dict[str, int]]:
     """The counts of the visible cases received in the period, per value of ``column``
     (None: one total). Settled whole days come from the aggregate rows; the days changed
@@ -350,18 +350,50 @@ def _collect(
         return _raw_counts(raw_base, column, histograms)
     dirty = sorted(d for d in agg.dirty_days(state.watermark) if first <= d < stop)
     row_scope, case_scope = scope
-    rows = CaseCohortAggregate.objects.filter(row_scope, level=level, day__gte=first, day__lt=stop)
-    if dirty:
-        rows = rows.exclude(day__in=dirty)
-    if req.area_code:
-        rows = rows.filter(code_range_q("area_code", req.area_code))
-    if req.department_id:
-        rows = rows.filter(department_id=req.department_id)
-    if req.category_ids is not None:
-        rows = rows.filter(
-            category_id__in=req.category_ids[:1] if level == CaseCohortAggregate.COARSE else req.category_ids
-        )
-    result = _agg_counts(rows, column, histograms)
+    # Whole clean months come from the month rows (coarse level, when the grouping is not
+    # by day or week), the other clean days from the day rows.
+    months: list[dt.date] = []
+    if level == CaseCohortAggregate.COARSE and months_ok:
+        dirty_months = {agg.month_start(d) for d in dirty}
+        m = agg.month_start(first)
+        m = m if m == first else agg.next_month(m)
+        while agg.next_month(m) <= stop:
+            if m not in dirty_months:
+                months.append(m)
+            m = agg.next_month(m)
+
+    def narrowed(rows: QuerySet[CaseCohortAggregate]) -> QuerySet[CaseCohortAggregate]:
+        rows = rows.filter(row_scope)
+        if req.area_code:
+            rows = rows.filter(code_range_q("area_code", req.area_code))
+        if req.department_id:
+            rows = rows.filter(department_id=req.department_id)
+        if req.category_ids is not None:
+            coarse = level == CaseCohortAggregate.COARSE
+            rows = rows.filter(category_id__in=req.category_ids[:1] if coarse else req.category_ids)
+        return rows
+
+    # The day rows: [first, stop) less the months, as index ranges.
+    spans: list[tuple[dt.date, dt.date]] = []
+    cursor = first
+    for m in months:
+        if cursor < m:
+            spans.append((cursor, m))
+        cursor = agg.next_month(m)
+    if cursor < stop:
+        spans.append((cursor, stop))
+    result: dict[Any, dict[str, int]] = {}
+    if spans:
+        in_spans = Q(pk__in=[])
+        for lo, hi in spans:
+            in_spans |= Q(day__gte=lo, day__lt=hi)
+        rows = narrowed(CaseCohortAggregate.objects.filter(in_spans, level=level))
+        if dirty:
+            rows = rows.exclude(day__in=dirty)
+        result = _agg_counts(rows, column, histograms)
+    if months:
+        month_rows = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.MONTH, day__in=months)
+        _merge(result, _agg_counts(narrowed(month_rows), column, histograms))
     # From the cases: the partial edge days and the dirty days ...
     ranges: list[tuple[dt.datetime, dt.datetime]] = []
     if req.start < agg.day_start(first):
@@ -745,7 +777,9 @@ def case_metrics_grouped(
     req = _request(user, start, end, area_code, department_id, category_code)
     grouper = _Grouper(user, group_by, req.area_code, level)
     fine_areas = group_by == "area" and any(n > agg.STREET_CODE_LENGTH for n in grouper.lengths)
-    counts = _collect(req, GROUP_COLUMNS[group_by], histograms=False, fine_areas=fine_areas)
+    counts = _collect(
+        req, GROUP_COLUMNS[group_by], histograms=False, fine_areas=fine_areas, months_ok=group_by not in ("day", "week")
+    )
     totals: dict[str, dict[str, int]] = {}
     for value, c in counts.items():
         _add(totals.setdefault(grouper.key(value), _zero()), c)

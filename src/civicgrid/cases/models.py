@@ -679,13 +679,15 @@ AGG_HIST_FIELDS = tuple(f"rc{k:02d}" for k in range(AGG_EDGES)) + tuple(f"hc{k:0
 
 class CaseCohortAggregate(models.Model):
     """Counts of the cases RECEIVED on one local day (the cohort), in their current state, per
-    (area, category, department, channel). Two levels: FINE (the case's own area code, leaf
-    category, current department or 0) and COARSE (the street code, top-level category,
+    (area, category, department, channel). Levels: FINE (the case's own area code, leaf
+    category, current department or 0), COARSE (the street code, top-level category,
     department 0 = any): the coarse rows answer district and street questions with far
-    fewer rows. Rebuilt day by day by ``aggregates.case_aggregates_refresh``; never edited."""
+    fewer rows; MONTH (the coarse key, ``day`` = the first of the month: the sum of the
+    month's coarse rows). Rebuilt day by day by ``aggregates.case_aggregates_refresh``."""
 
     FINE = 0
     COARSE = 1
+    MONTH = 2
 
     level = models.PositiveSmallIntegerField()
     day = models.DateField()

@@ -200,13 +200,22 @@ def test_the_aggregate_rows_are_really_read(world: World, depts: list[Department
     with time_machine.travel(T0 + dt.timedelta(hours=1), tick=False):
         agg.case_aggregates_refresh(full=True)
         before = m.case_metrics(world.leader, start=START, end=END)
-        # Tamper with a coarse row: the district figure (coarse level) moves, the recount sees it.
-        row = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE).first()
-        assert row is not None
-        CaseCohortAggregate.objects.filter(pk=row.pk).update(received=row.received + 5)
+        # Tamper with a month row: the district's March (the month level) moves, the recount sees it.
+        month = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.MONTH).first()
+        assert month is not None and month.day == START
+        CaseCohortAggregate.objects.filter(pk=month.pk).update(received=month.received + 5)
         assert m.case_metrics(world.leader, start=START, end=END).received == before.received + 5
         recount = agg.aggregate_recount(START, END)
-        assert not recount.ok and "received" in recount.differences[0].fields
+        assert not recount.ok and recount.differences[0].level == CaseCohortAggregate.MONTH
+        assert "received" in recount.differences[0].fields
+        # A coarse row is read for part of a month (the street admin, days 2-30).
+        row = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE, area_code="150104001").first()
+        assert row is not None and START < row.day < END
+        lo, hi = START + dt.timedelta(days=1), END - dt.timedelta(days=1)
+        coarse_before = m.case_metrics(world.street_admin, start=lo, end=hi).closed
+        CaseCohortAggregate.objects.filter(pk=row.pk).update(closed=row.closed + 2)
+        assert m.case_metrics(world.street_admin, start=lo, end=hi).closed == coarse_before + 2
+        assert any(d.level == CaseCohortAggregate.COARSE for d in agg.aggregate_recount(START, END).differences)
         # A refresh of everything repairs it; an incremental one would not touch a clean day.
         agg.case_aggregates_refresh(full=True)
         assert agg.aggregate_recount(START, END).ok
@@ -366,5 +375,5 @@ def test_real_transitions_move_the_figures_at_once(world: World) -> None:
         assert CaseCohortAggregate.objects.filter(closed=1).count() == 0  # read from the case itself
     with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):
         agg.case_aggregates_refresh()
-        assert CaseCohortAggregate.objects.filter(closed=1).count() == 2  # fine and coarse rows
+        assert CaseCohortAggregate.objects.filter(closed=1).count() == 3  # fine, coarse and month rows
         assert m.case_metrics(world.leader, start=today, end=today).closed == 1

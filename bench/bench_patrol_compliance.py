@@ -110,7 +110,7 @@ def load(first: dt.date, last: dt.date) -> dict[str, Any]:
             CASE WHEN fl THEN 'pending' ELSE '' END, '', '[]'::jsonb, st, st
         FROM unnest(ARRAY[{ids}], ARRAY[{kinds}], ARRAY[{codes}]) AS w(id, duty, code)
         CROSS JOIN generate_series(%s::date, %s::date, interval '1 day') AS d
-        CROSS JOIN LATERAL (SELECT random() AS r) AS pick
+        CROSS JOIN LATERAL (SELECT random() + 0 * w.id + 0 * extract(day FROM d) AS r) AS pick  -- per row
         CROSS JOIN LATERAL (
             SELECT (d::date + interval '8 hours' + k * interval '7 hours' + random() * interval '90 minutes')
                        AT TIME ZONE 'Asia/Shanghai' AS st,

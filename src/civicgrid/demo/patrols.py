@@ -351,8 +351,8 @@ def build_demo_patrols(*, seed: int, out: TextIO | None = None, now: dt.datetime
         if result["created"]:
             audit_record(
                 action=AuditAction.CREATE,
-                object_type="demo.build",
-                object_id="patrols",
+                object_type="demo.patrols",
+                object_id=f"{seed}",
                 object_repr="演示数据: 巡查 (近7天)",
                 area_code=data.DISTRICT_CODE,
                 changes={k: {"before": None, "after": v} for k, v in result.items()},

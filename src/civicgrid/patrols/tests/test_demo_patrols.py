@@ -37,7 +37,7 @@ def test_a_week_of_patrols_follows_the_assigned_roads_and_grids(world: PatrolWor
     assert {r["code"] for p in patrols.filter(flagged=True) for r in p.flag_reasons} <= {"speed", "outside"}
     assert set(patrols.values_list("review_status", flat=True)) <= set(ReviewStatus.values)
     assert PatrolPolicy.objects.get(area_code="150104").windows[0]["end"] == "12:00"
-    assert AuditEvent.objects.filter(object_type="demo.build", object_id="patrols").count() == 1
+    assert AuditEvent.objects.filter(object_type="demo.patrols", object_id="7").count() == 1
     # The compliance page has real figures.
     leader = make_user(Role.LEADER, world.district.district, username="ld")
     report = selectors.compliance_report(leader, "150104", period="month", month="2025-05", on=NOON.date())

@@ -41,6 +41,16 @@ def _shot(page: Any, name: str) -> None:
 def _expected_tiles(user: User) -> list[str]:
     caps = capabilities(user)
     keys = []
+    if Capability.CASES_VIEW in caps:
+        keys.append("cases")
+    if Capability.CASES_HANDLE in caps or Capability.PATROL in caps:
+        keys.append("mobile")
+    if Capability.CASES_VIEW in caps:
+        keys += ["screen", "rankings"]
+    if Capability.VIEW_PATROLS in caps:
+        keys.append("compliance")
+    if Capability.VIEW_INDICATORS in caps:
+        keys.append("indicators")
     if Capability.VIEW_AUDIT in caps:
         keys.append("audit")
     if Capability.VIEW_TERRITORY in caps:
@@ -94,7 +104,8 @@ def test_grid_chief_home_on_a_phone(phone_page, district, user_factory):
     # The links are tiles (not a bulleted list): one column on a phone, big enough to tap.
     assert phone_page.locator("#home-links").evaluate("e => getComputedStyle(e).listStyleType") == "none"
     boxes = [t.locator("a").bounding_box() for t in phone_page.locator("#home-links .tile").all()]
-    assert len(boxes) == 3
+    # Cases, the phone app, the wall screen, rankings, territory, residents, password.
+    assert len(boxes) == len(_expected_tiles(chief)) == 7
     assert all(b is not None and b["height"] >= 56 and 300 <= b["width"] <= 360 for b in boxes)
     assert len({b["x"] for b in boxes if b}) == 1
     phone_page.click("#home-links [data-key=people] a")

@@ -87,9 +87,9 @@ def child(quick: bool) -> dict[str, Any]:
         # a channel mix, and overdue marks
         cur.execute(
             "UPDATE cases_case SET "
-            "channel = (ARRAY['hotline','hotline','patrol','camera','resident_web','walk_in'])[1 + id %% 6]"
+            "channel = (ARRAY['hotline','hotline','patrol','camera','resident_web','walk_in'])[1 + id % 6]"
         )
-        cur.execute("UPDATE cases_case SET overdue_at = handle_due WHERE status = 'handling' AND id %% 10 < 3")
+        cur.execute("UPDATE cases_case SET overdue_at = handle_due WHERE status = 'handling' AND id % 10 < 3")
         cur.execute("VACUUM ANALYZE cases_case")
         cur.execute("SELECT count(*) FROM cases_case WHERE overdue_at IS NOT NULL")
         overdue_rows = cur.fetchone()[0]

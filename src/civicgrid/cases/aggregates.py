@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -228,6 +228,27 @@ def _insert_months(months: list[dt.date] | None) -> int:
     return _insert_select(rows)
 
 
+def _insert_days(days: list[dt.date] | None) -> int:
+    """The channel-less day rows of ``days`` (None: all), summed from the coarse rows."""
+    coarse = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE)
+    if days is not None:
+        coarse = coarse.filter(day__in=days)
+    rows = (
+        coarse.annotate(
+            k_level=Value(CaseCohortAggregate.DAY, output_field=IntegerField()),
+            k_day=F("day"),
+            k_area=F("area_code"),
+            k_category=F("category_id"),
+            k_department=F("department_id"),
+            k_channel=Value("", output_field=CharField()),
+        )
+        .values("k_level", "k_day", "k_area", "k_category", "k_department", "k_channel")
+        .annotate(**{f: Sum(f) for f in ROW_FIELDS})
+        .order_by()
+    )
+    return _insert_select(rows)
+
+
 def _insert_select(rows: QuerySet[Any, Any]) -> int:
     compiler = rows.query.get_compiler(using=rows.db)
     sql, params = compiler.as_sql()
@@ -326,6 +347,7 @@ def case_aggregates_refresh(*, full: bool = False) -> RefreshResult:
         CaseCohortAggregate.objects.all().delete()
         rows += _insert_fine(counted_cases())
         rows += _insert_coarse(None)
+        rows += _insert_days(None)
         rows += _insert_months(None)
         days = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.FINE).values("day").distinct().count()
         state.full_refreshed_at = now
@@ -338,6 +360,7 @@ def case_aggregates_refresh(*, full: bool = False) -> RefreshResult:
             CaseCohortAggregate.objects.filter(day__in=chunk).exclude(level=CaseCohortAggregate.MONTH).delete()
             rows += _insert_fine(counted_cases().filter(received_q(chunk)))
             rows += _insert_coarse(chunk)
+            rows += _insert_days(chunk)
         months = sorted({month_start(d) for d in dirty})
         CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.MONTH, day__in=months).delete()
         if months:
@@ -365,7 +388,7 @@ class Difference:
     fields: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        name = {0: "fine", 1: "coarse", 2: "month"}.get(self.level, str(self.level))
+        name = {0: "fine", 1: "coarse", 2: "month", 3: "day"}.get(self.level, str(self.level))
         key = "(" + ", ".join(str(k) for k in self.key) + ")"
         if self.stored is None:
             return f"{name} {key}: missing (recount {self._brief(self.recounted)})"
@@ -427,6 +450,19 @@ def aggregate_recount(first: dt.date, last: dt.date) -> RecountResult:
                 differences.append(Difference(level, key, a, b, [f for f in ROW_FIELDS if a[f] != b[f]]))
         if level == CaseCohortAggregate.COARSE:
             coarse_recounted = recounted
+    # Day rows: the recounted coarse rows summed over the channel.
+    days_recounted: dict[tuple[Any, ...], dict[str, int]] = {}
+    for key, counts in coarse_recounted.items():
+        target = days_recounted.setdefault((*key[:4], ""), dict.fromkeys(ROW_FIELDS, 0))
+        for f in ROW_FIELDS:
+            target[f] += counts[f]
+    day_rows = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.DAY, day__gte=first, day__lte=last)
+    stored_days = {
+        tuple(row[k] for k in KEY_FIELDS): {f: int(row[f]) for f in ROW_FIELDS}
+        for row in day_rows.exclude(day__in=dirty).values(*KEY_FIELDS, *ROW_FIELDS)
+    }
+    checked += len(stored_days)
+    differences += _compare(CaseCohortAggregate.DAY, stored_days, days_recounted)
     # Month rows: the sum of the month's recounted coarse rows, for the months wholly inside
     # the period and without a dirty day.
     dirty_months = {month_start(d) for d in dirty}
@@ -446,12 +482,18 @@ def aggregate_recount(first: dt.date, last: dt.date) -> RecountResult:
             continue
         stored_months[tuple(row[k] for k in KEY_FIELDS)] = {f: int(row[f]) for f in ROW_FIELDS}
     checked += len(stored_months)
-    for key in sorted(set(months) | set(stored_months), key=str):
-        a, b = stored_months.get(key), months.get(key)
-        if a is None or b is None:
-            differences.append(Difference(CaseCohortAggregate.MONTH, key, a, b))
-        elif a != b:
-            differences.append(
-                Difference(CaseCohortAggregate.MONTH, key, a, b, [f for f in ROW_FIELDS if a[f] != b[f]])
-            )
+    differences += _compare(CaseCohortAggregate.MONTH, stored_months, months)
     return RecountResult(first, last, checked, dirty, differences)
+
+
+def _compare(
+    level: int, stored: dict[tuple[Any, ...], dict[str, int]], recounted: dict[tuple[Any, ...], dict[str, int]]
+) -> list[Difference]:
+    out: list[Difference] = []
+    for key in sorted(set(recounted) | set(stored), key=str):
+        a, b = stored.get(key), recounted.get(key)
+        if a is None or b is None:
+            out.append(Difference(level, key, a, b))
+        elif a != b:
+            out.append(Difference(level, key, a, b, [f for f in ROW_FIELDS if a[f] != b[f]]))
+    return out

@@ -683,11 +683,13 @@ class CaseCohortAggregate(models.Model):
     category, current department or 0), COARSE (the street code, top-level category,
     department 0 = any): the coarse rows answer district and street questions with far
     fewer rows; MONTH (the coarse key, ``day`` = the first of the month: the sum of the
-    month's coarse rows). Rebuilt day by day by ``aggregates.case_aggregates_refresh``."""
+    month's coarse rows); DAY (the coarse key without the channel, ``channel`` = "": what the
+    trends by day and week read). Rebuilt day by day by ``aggregates.case_aggregates_refresh``."""
 
     FINE = 0
     COARSE = 1
     MONTH = 2
+    DAY = 3
 
     level = models.PositiveSmallIntegerField()
     day = models.DateField()

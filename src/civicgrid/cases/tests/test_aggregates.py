@@ -208,13 +208,24 @@ def test_the_aggregate_rows_are_really_read(world: World, depts: list[Department
         recount = agg.aggregate_recount(START, END)
         assert not recount.ok and recount.differences[0].level == CaseCohortAggregate.MONTH
         assert "received" in recount.differences[0].fields
-        # A coarse row is read for part of a month (the street admin, days 2-30).
-        row = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE, area_code="150104001").first()
-        assert row is not None and START < row.day < END
+        # Part of a month: the channel-less day rows (the street admin, days 2-30) ...
         lo, hi = START + dt.timedelta(days=1), END - dt.timedelta(days=1)
-        coarse_before = m.case_metrics(world.street_admin, start=lo, end=hi).closed
+        day_rows = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.DAY, area_code="150104001")
+        row = day_rows.filter(day__gt=START, day__lt=END).first()
+        assert row is not None and row.channel == ""
+        closed_before = m.case_metrics(world.street_admin, start=lo, end=hi).closed
         CaseCohortAggregate.objects.filter(pk=row.pk).update(closed=row.closed + 2)
-        assert m.case_metrics(world.street_admin, start=lo, end=hi).closed == coarse_before + 2
+        assert m.case_metrics(world.street_admin, start=lo, end=hi).closed == closed_before + 2
+        assert any(d.level == CaseCohortAggregate.DAY for d in agg.aggregate_recount(START, END).differences)
+        # ... and the coarse rows (with the channel) when grouping by channel.
+        row = CaseCohortAggregate.objects.filter(level=CaseCohortAggregate.COARSE, day__gt=START, day__lt=END).first()
+        assert row is not None
+        by_channel = {
+            r.key: r.received for r in m.case_metrics_grouped(world.leader, start=lo, end=hi, group_by="channel")
+        }
+        CaseCohortAggregate.objects.filter(pk=row.pk).update(received=row.received + 3)
+        after = {r.key: r.received for r in m.case_metrics_grouped(world.leader, start=lo, end=hi, group_by="channel")}
+        assert after[row.channel] == by_channel[row.channel] + 3
         assert any(d.level == CaseCohortAggregate.COARSE for d in agg.aggregate_recount(START, END).differences)
         # A refresh of everything repairs it; an incremental one would not touch a clean day.
         agg.case_aggregates_refresh(full=True)
@@ -375,5 +386,5 @@ def test_real_transitions_move_the_figures_at_once(world: World) -> None:
         assert CaseCohortAggregate.objects.filter(closed=1).count() == 0  # read from the case itself
     with time_machine.travel(T0 + dt.timedelta(hours=3), tick=False):
         agg.case_aggregates_refresh()
-        assert CaseCohortAggregate.objects.filter(closed=1).count() == 3  # fine, coarse and month rows
+        assert CaseCohortAggregate.objects.filter(closed=1).count() == 4  # fine, coarse, day and month rows
         assert m.case_metrics(world.leader, start=today, end=today).closed == 1

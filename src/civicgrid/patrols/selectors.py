@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -202,23 +203,23 @@ class WorkerCompliance:
     policy: EffectivePolicy
     days: list[DayFigures]
 
-    @property
+    @cached_property
     def patrols(self) -> int:
         return sum(d.patrols for d in self.days)
 
-    @property
+    @cached_property
     def counted(self) -> int:
         return sum(d.counted for d in self.days)
 
-    @property
+    @cached_property
     def distance_km(self) -> float:
         return round(sum(d.distance_m for d in self.days) / 1000, 2)
 
-    @property
+    @cached_property
     def days_met(self) -> int:
         return sum(1 for d in self.days if d.met)
 
-    @property
+    @cached_property
     def days_missed(self) -> int:
         return sum(1 for d in self.days if d.state == "missed")
 
@@ -270,11 +271,11 @@ class ComplianceReport:
     def workers(self) -> int:
         return len(self.rows)
 
-    @property
+    @cached_property
     def days_met(self) -> int:
         return sum(r.days_met for r in self.rows)
 
-    @property
+    @cached_property
     def days_due(self) -> int:
         return sum(r.days_due for r in self.rows)
 
@@ -282,11 +283,11 @@ class ComplianceReport:
     def met_rate(self) -> float | None:
         return round(self.days_met / self.days_due, 4) if self.days_due else None
 
-    @property
+    @cached_property
     def patrols(self) -> int:
         return sum(r.patrols for r in self.rows)
 
-    @property
+    @cached_property
     def distance_km(self) -> float:
         return round(sum(r.distance_km for r in self.rows), 2)
 

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -89,6 +90,9 @@ def compliance(request: HttpRequest, code: str) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         return _export(request, report)
     rows = Paginator(report.rows, WORKERS_PER_PAGE).get_page(request.GET.get("page"))
+    # The week/month matrix: a cell per worker and day, built here in one pass per row (a
+    # month page is 1 500 cells; template lookups per cell cost more than the report itself).
+    matrix = [(r, _day_cells(r)) for r in rows] if report.period.kind != selectors.PERIOD_TODAY else []
     today_misses = Paginator(report.missed_today, MISSES_PER_PAGE).get_page(request.GET.get("tp"))
     week_misses = Paginator(report.missed_week, MISSES_PER_PAGE).get_page(request.GET.get("wp"))
     today = report.period.today
@@ -99,6 +103,7 @@ def compliance(request: HttpRequest, code: str) -> HttpResponse:
         {
             "report": report,
             "rows": rows,
+            "matrix": matrix,
             "today_misses": today_misses,
             "week_misses": week_misses,
             "period": report.period,
@@ -112,6 +117,14 @@ def compliance(request: HttpRequest, code: str) -> HttpResponse:
             "geojson_url": reverse("territory:geojson", args=[report.node.code]),
             "map_level": "grid" if len(report.node.code) >= 9 else "community",
         },
+    )
+
+
+def _day_cells(row: selectors.WorkerCompliance) -> str:
+    return format_html_join(
+        "",
+        '<td class="day state-{}">{}</td>',
+        ((d.state, "·" if d.state == "future" else f"{d.counted}/{d.required}") for d in row.days),
     )
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+LEVEL_NAMES = {0: "fine", 1: "coarse", 2: "month", 3: "day"}
 CHANNEL_MIX = [("hotline", 0.55), ("patrol", 0.75), ("camera", 0.85), ("resident_web", 0.95), ("walk_in", 1.01)]
 
 
@@ -149,7 +150,7 @@ def child(quick: bool) -> dict[str, Any]:
             "SELECT level, count(*) FROM cases_casecohortaggregate WHERE day BETWEEN %s AND %s GROUP BY level",
             [first_day, last_day],
         )
-        rows_in_year = {("fine", "coarse", "month")[lvl]: cnt for lvl, cnt in cur.fetchall()}
+        rows_in_year = {LEVEL_NAMES[lvl]: cnt for lvl, cnt in cur.fetchall()}
     refresh_s = time.perf_counter() - t0
     period = {"start": first_day, "end": last_day}
 

@@ -5,8 +5,10 @@ Each community gets 3-6 cameras at random points inside its grids (deterministic
 seed), named after a plausible place (小区东门, 农贸市场, 学校门口 ...): mostly bullet and
 dome cameras, some AI video analytics cameras and a few IoT sensors. Most are online with a
 fresh heartbeat; about 8% are offline (their last heartbeat hours ago) and 2% disabled.
-Nothing sends heartbeats in the demo, so the offline sweep marks the online ones offline
-after ``CAMERAS_OFFLINE_AFTER_MINUTES``, as it would for a platform that went quiet.
+Which cameras are "broken" is a function of the code (``demo_camera_alive``), so the demo
+platform's stand-in (``simulate_heartbeats``, a periodic job of the embedded server) keeps
+the same cameras online across restarts and lets the others go offline, as a real platform's
+would.
 
 Idempotent: cameras are keyed by code, rules by event type, the source by name; a second
 run creates nothing. One audit record for the step (when it created something)."""
@@ -14,6 +16,7 @@ run creates nothing. One audit record for the step (when it created something)."
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -26,8 +29,10 @@ from shapely.geometry import shape
 from civicgrid.accounts.scope import code_range_q
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
+from civicgrid.cameras import conf as camera_conf
 from civicgrid.cameras.enums import CameraKind, CameraStatus
 from civicgrid.cameras.models import AlertRule, Camera
+from civicgrid.cameras.services import camera_heartbeat
 from civicgrid.cases.models import Category, WebhookSource
 from civicgrid.cases.webhooks import webhook_source_create
 from civicgrid.demo import data
@@ -103,6 +108,30 @@ def _point_in(rng: random.Random, geom: Any) -> tuple[float, float]:
     return round(c.x, 6), round(c.y, 6)
 
 
+def demo_camera_alive(code: str) -> bool:
+    """Whether the demo platform reports this camera as alive (about 1 - OFFLINE_SHARE of
+    them), decided by the code alone so it never changes between runs."""
+    bucket = int(hashlib.sha256(code.encode()).hexdigest()[:8], 16) % 10_000
+    return bucket >= OFFLINE_SHARE * 10_000
+
+
+def simulate_heartbeats() -> int:
+    """The demo video platform's heartbeats: every alive demo camera reports in (through the
+    same service as the signed endpoint). Does nothing without the demo platform."""
+    source = WebhookSource.objects.filter(name=SOURCE_NAME, is_active=True).first()
+    if source is None:
+        return 0
+    codes = [
+        c
+        for c in Camera.objects.filter(source=source).values_list("code", flat=True).order_by("code")
+        if demo_camera_alive(c)
+    ]
+    size = camera_conf.heartbeat_max_batch()
+    for start in range(0, len(codes), size):
+        camera_heartbeat(source=source, codes=codes[start : start + size])
+    return len(codes)
+
+
 def ensure_rules() -> int:
     """The default rules, for all sources (existing event types are left as edited)."""
     have = set(AlertRule.objects.filter(source__isnull=True).values_list("event_type", flat=True))
@@ -162,14 +191,14 @@ def build_cameras(*, seed: int, out: TextIO | None = None, now: dt.datetime | No
                 grid = rng.choice(grids)
                 lon, lat = _point_in(rng, shape(grid.geometry))
                 kind = _weighted(rng, KIND_WEIGHTS)
+                code = f"YQ-{community_code[6:]}-{n:02d}"
                 roll = rng.random()
                 if roll < DISABLED_SHARE:
                     status, beat = CameraStatus.DISABLED, now - dt.timedelta(days=rng.randint(3, 40))
-                elif roll < DISABLED_SHARE + OFFLINE_SHARE:
+                elif not demo_camera_alive(code):
                     status, beat = CameraStatus.OFFLINE, now - dt.timedelta(minutes=rng.randint(30, 72 * 60))
                 else:
                     status, beat = CameraStatus.ONLINE, now - dt.timedelta(seconds=rng.randint(0, 120))
-                code = f"YQ-{community_code[6:]}-{n:02d}"
                 if code in existing:
                     continue
                 place = places[n - 1]

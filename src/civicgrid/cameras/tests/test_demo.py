@@ -3,11 +3,13 @@ offline, default rules on seeded categories; idempotent; an alert on one makes a
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections import Counter
 
 import pytest
 from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from civicgrid.cameras import services
 from civicgrid.cameras.enums import AlertOutcome, CameraStatus
@@ -49,3 +51,21 @@ def test_demo_cameras_cover_every_community_and_are_idempotent() -> None:
     result_alert = services.alert_receive(source=source, data=data).alert
     assert result_alert.outcome == AlertOutcome.CASE_OPENED and result_alert.case is not None
     assert result_alert.case.priority == Priority.URGENT and result_alert.case.area_code == live.area_code
+
+
+def test_the_demo_platform_keeps_its_alive_cameras_online(time_machine: TimeMachineFixture) -> None:
+    from civicgrid.cameras.services import camera_offline_sweep
+    from civicgrid.demo.cameras import demo_camera_alive, simulate_heartbeats
+
+    assert simulate_heartbeats() == 0  # no demo platform yet: nothing to do
+    build_demo(seed=5, residents=0, out=io.StringIO(), migrate=False, stop_after="areas")
+    build_cameras(seed=5)
+    enabled = Camera.objects.exclude(status=CameraStatus.DISABLED)
+    alive = {c.code for c in enabled if demo_camera_alive(c.code)}
+    assert 0 < len(alive) < enabled.count()
+    # An hour later, with heartbeats, the alive ones are online and the rest offline.
+    time_machine.move_to(timezone.now() + dt.timedelta(hours=1))
+    assert simulate_heartbeats() >= len(alive)
+    camera_offline_sweep()
+    online = set(Camera.objects.filter(status=CameraStatus.ONLINE).values_list("code", flat=True))
+    assert online == alive

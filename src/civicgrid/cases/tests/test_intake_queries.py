@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 # One API intake that is located, registered and dispatched to the grid chief, counted in a
 # test (so every transaction block is a savepoint: +2 statements each). Outside the test
 # transaction the same request runs 22 statements on PostgreSQL (bench/bench_case_intake.py
-# records it); before the compound intake it ran 50. Raise this only with a reason written
+# records it); before the compound intake it ran 47. Raise this only with a reason written
 # down in docs/cases-benchmarks.md.
 API_INTAKE_MAX_QUERIES = 25
 

@@ -13,8 +13,9 @@ ones), with a few metres of GPS noise, one fix every 30 s.
 
 Every track is evaluated by the product's own code (``patrols.services._apply_facts``:
 distance, coverage, flags, duty credit, the simplified map line), then patrols and points are
-bulk-inserted. Each patrol's ``client_id`` is ``demo:<seed>:<YYYYMMDD>:<k>``: patrols already
-present are skipped, and a later run adds the ones whose time has come since."""
+bulk-inserted. Each patrol's ``client_id`` is ``demo:<seed>:<YYYYMMDD>:<k>``; a day is built
+once (with the patrols finished by then, for today), so running the demo again the same day
+changes nothing and a later day adds the days since."""
 
 from __future__ import annotations
 
@@ -233,6 +234,9 @@ def build_patrols(
             worker_id__in=[c.user_id for c in chiefs], day__gte=first_day, client_id__startswith=f"demo:{seed}:"
         ).values_list("worker_id", "client_id")
     )
+    # A day is built once: a later run adds only the days since (so running the demo again the
+    # same day changes nothing; the next day it adds that day's patrols so far).
+    built_days = {int(key.split(":")[2]) for _w, key in existing}
     resolver = PolicyResolver(data.DISTRICT_CODE)
     reviewer_label = "演示数据"
     created = points_total = flagged = 0
@@ -244,6 +248,8 @@ def build_patrols(
         tracks: list[np.ndarray] = []
         for offset in range(days):
             day = first_day + dt.timedelta(days=offset)
+            if int(f"{day:%Y%m%d}") in built_days:
+                continue
             for plan in _plans(chief, day, seed, tz):
                 if (chief.user_id, plan.key) in existing:
                     continue

@@ -49,8 +49,11 @@ def test_it_is_idempotent_and_tops_up_later(world: PatrolWorld) -> None:
     again = build_patrols(seed=7, now=NOON)
     assert again["created"] == 0 and again["existing"] == first["created"]
     evening = build_patrols(seed=7, now=NOON + dt.timedelta(hours=8))
-    assert evening["created"] >= 1  # this afternoon's patrols, walked since
+    assert evening["created"] == 0  # today was built at noon: the same day changes nothing
     today = Patrol.objects.filter(day=NOON.date())
-    assert today.filter(started_at__gte=NOON).exists()
+    assert today.exists() and not today.filter(started_at__gte=NOON).exists()
+    tomorrow = build_patrols(seed=7, now=NOON + dt.timedelta(days=1, hours=8))
+    assert tomorrow["created"] >= 1
+    assert Patrol.objects.filter(day=NOON.date() + dt.timedelta(days=1)).count() == tomorrow["created"]
     assert Patrol.objects.values("worker_id", "client_id").distinct().count() == Patrol.objects.count()
     assert timezone.localtime(today.order_by("started_at").first().started_at).hour < 12  # type: ignore[union-attr]

@@ -49,7 +49,11 @@ class IdleTimeoutMiddleware:
                     return self.get_response(request)
                 url = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
                 return _redirect_with_message(request, url, messages.INFO, _("您已长时间未操作, 请重新登录。"))
-            request.session[SESSION_LAST_SEEN] = now
+            # Record activity at most once a minute (or a tenth of the timeout): a session
+            # write per request would cost every page view an UPDATE and a commit.
+            resolution = min(60.0, settings.SESSION_IDLE_TIMEOUT_SECONDS / 10)
+            if last_seen is None or now - float(last_seen) >= resolution:
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 

@@ -32,6 +32,29 @@ def test_idle_session_is_logged_out_after_thirty_minutes(client, district, user_
     assert logout is not None and logout.message == "idle_timeout"
 
 
+def test_activity_is_recorded_at_most_once_a_minute(client, district, user_factory):
+    """A page view within a minute of the last recorded activity does not write the session."""
+    from django.contrib.sessions.models import Session
+
+    worker = user_factory(Role.COMMUNITY_WORKER, district.communities[0])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client.force_login(worker)
+        client.get("/notifications/badge/")
+    key = client.session.session_key
+
+    def expiry() -> datetime.datetime:
+        return Session.objects.get(session_key=key).expire_date
+
+    written = expiry()
+    with time_machine.travel(start + datetime.timedelta(seconds=30), tick=False):
+        client.get("/notifications/badge/")
+    assert expiry() == written  # not saved
+    with time_machine.travel(start + datetime.timedelta(seconds=61), tick=False):
+        client.get("/notifications/badge/")
+    assert expiry() > written  # saved again: the clock moved on
+
+
 def test_idle_timeout_on_api_gives_401(client, district, user_factory):
     worker = user_factory(Role.COMMUNITY_WORKER, district.communities[0])
     start = timezone.now()

@@ -67,7 +67,7 @@ def home_links(user: Any) -> list[Link]:
         )
     if Capability.VIEW_PATROLS in caps:
         links.append(
-            Link(reverse("patrols:compliance_home"), _("巡查考勤"), _("每日两巡完成情况与月度汇总"), "compliance")
+            Link(reverse("patrols:compliance_home"), _("巡查考核"), _("每日两巡完成情况与月度汇总"), "compliance")
         )
     if Capability.VIEW_INDICATORS in caps:
         links.append(

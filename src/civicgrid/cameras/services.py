@@ -37,6 +37,7 @@ from civicgrid.cases.models import Case, PhotoKind, WebhookSource
 from civicgrid.cases.photos import CheckedPhoto
 from civicgrid.cases.workflow import SYSTEM_ACTOR
 from civicgrid.common.errors import NotFound
+from civicgrid.common.text import join_list
 from civicgrid.territory.locate import locate
 from civicgrid.territory.models import Area
 
@@ -526,7 +527,9 @@ def _notify_offline(by_community: dict[str, list[str]], now: datetime) -> int:
     for community, cameras in by_community.items():
         if not workers.get(community):
             continue
-        shown = "、".join(cameras[:10]) + (_(" 等%(n)d个") % {"n": len(cameras)} if len(cameras) > 10 else "")
+        shown = join_list(cameras[:10])
+        if len(cameras) > 10:
+            shown = _("%(names)s 等%(n)d个") % {"names": shown, "n": len(cameras)}
         sent += notification_enqueue(
             recipients=[Recipient(NotificationChannel.IN_APP, user_id=pk) for pk in workers[community]],
             subject=_("%(n)d个探头离线") % {"n": len(cameras)},

@@ -36,6 +36,7 @@ from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, Assis
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
+from civicgrid.common.text import join_list
 
 NOTE_MAX = 2000
 MAX_DEPARTMENTS_PER_REQUEST = 10
@@ -263,15 +264,12 @@ def case_assist_request(
     missing = [pk for pk in ids if pk not in eligible]
     if missing:
         raise ValidationError(
-            {
-                "department_ids": _("以下部门不存在、已停用或不服务该案件所在辖区: %(ids)s")
-                % {"ids": "、".join(str(pk) for pk in missing)}
-            }
+            {"department_ids": _("以下部门不存在、已停用或不服务该案件所在辖区: %(ids)s") % {"ids": join_list(missing)}}
         )
     busy = CaseAssist.objects.filter(case=current, department_id__in=ids, status__in=OPEN_ASSIST_STATUSES)
     busy_names = sorted({a.department.name for a in busy.select_related("department")})
     if busy_names:
-        raise ValidationError({"department_ids": _("%(names)s已在协办该案件") % {"names": "、".join(busy_names)}})
+        raise ValidationError({"department_ids": _("%(names)s已在协办该案件") % {"names": join_list(busy_names)}})
 
     now = timezone.now()
     updated = Case.objects.filter(pk=current.pk, version=expected_version).update(
@@ -504,7 +502,7 @@ def report_back_guard(*, case: Case, actor: Any, override: Any, now: datetime) -
     if not open_parts:
         return {"assists": summary}
     reason = "" if override is None else str(override).strip()
-    names = "、".join(p.department.name for p in open_parts)
+    names = join_list(p.department.name for p in open_parts)
     if not reason:
         raise DomainError(
             _("以下协办单位尚未办结: %(names)s。请等待其反馈, 或填写强制反馈的理由(未办结的协办将被撤回)")

@@ -50,6 +50,7 @@ from civicgrid.cases.forms import (
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
+from civicgrid.common.text import join_list
 
 View = Callable[..., HttpResponseBase]
 PAGE_SIZE = 25
@@ -477,7 +478,7 @@ def joint_request(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except (ValidationError, DomainError, PermissionDenied) as exc:
         return _joint_error(request, pk, exc, AssistAction.REQUEST)
-    names = "、".join(p.department.name for p in parts)
+    names = join_list(p.department.name for p in parts)
     return _joint_done(request, pk, _("已请求协办: %(names)s") % {"names": names})
 
 

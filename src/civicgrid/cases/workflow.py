@@ -38,6 +38,7 @@ from civicgrid.cases.enums import AssistStatus as AS
 from civicgrid.cases.enums import CaseAction as A
 from civicgrid.cases.enums import CaseStatus as S
 from civicgrid.cases.permissions import CaseCapability
+from civicgrid.common.text import join_list
 
 if TYPE_CHECKING:
     from civicgrid.cases.models import Case, CaseAssist
@@ -166,7 +167,7 @@ def status_label(status: str) -> str:
 
 
 def illegal_transition_message(status: str, action: str) -> str:
-    allowed = "、".join(action_label(a) for a in allowed_actions_from(status)) or _("无")
+    allowed = join_list(action_label(a) for a in allowed_actions_from(status)) or _("无")
     return _("案件当前状态为“%(status)s”, 不能执行“%(action)s”。当前可执行的操作: %(allowed)s") % {
         "status": status_label(status),
         "action": action_label(action),
@@ -288,7 +289,7 @@ def assist_status_label(status: str) -> str:
 
 def illegal_assist_message(status: str, action: str) -> str:
     allowed = [a for (frm, a) in ASSIST_TRANSITIONS if frm == status]
-    text = "、".join(assist_action_label(a) for a in allowed) or _("无")
+    text = join_list(assist_action_label(a) for a in allowed) or _("无")
     return _("协办任务当前状态为“%(status)s”, 不能执行“%(action)s”。当前可执行的操作: %(allowed)s") % {
         "status": assist_status_label(status),
         "action": assist_action_label(action),

@@ -20,8 +20,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from civicgrid.accounts.models import Department
 from civicgrid.accounts.permissions import has_capability
@@ -40,26 +41,26 @@ _SIGNED_ON_TIME = Q(
 )
 _EVALUATED = Q(satisfaction__isnull=False)
 
-# metric -> (Chinese label, condition on the period's received cases)
-PERIOD_METRICS: dict[str, tuple[str, Q]] = {
-    "received": (gettext_noop("受理"), Q()),
-    "closed": (gettext_noop("已办结"), _CLOSED),
-    "not_closed": (gettext_noop("未办结"), ~_CLOSED),
-    "dispatched": (gettext_noop("已派遣"), _DISPATCHED),
-    "signed_on_time": (gettext_noop("按时签收"), _SIGNED_ON_TIME),
-    "signed_late": (gettext_noop("未按时签收"), _DISPATCHED & ~_SIGNED_ON_TIME),
-    "closed_on_time": (gettext_noop("按时办结"), _CLOSED & Q(close_due__isnull=False, closed_at__lte=F("close_due"))),
-    "evaluated": (gettext_noop("已回访评价"), _EVALUATED),
-    "resolved": (gettext_noop("已解决"), _EVALUATED & Q(resolved=True)),
-    "not_resolved": (gettext_noop("未解决"), _EVALUATED & Q(resolved=False)),
-    "satisfied": (gettext_noop("满意"), _EVALUATED & Q(satisfaction__gte=m.SATISFIED_MIN)),
-    "not_satisfied": (gettext_noop("不满意"), _EVALUATED & Q(satisfaction__lt=m.SATISFIED_MIN)),
-    "rehandled": (gettext_noop("发回重办"), Q(rehandle_count__gt=0)),
+# metric -> (label (lazy: translated when shown), condition on the period's received cases)
+PERIOD_METRICS: dict[str, tuple[str | Promise, Q]] = {
+    "received": (pgettext_lazy("案件数", "受理"), Q()),
+    "closed": (gettext_lazy("已办结"), _CLOSED),
+    "not_closed": (gettext_lazy("未办结"), ~_CLOSED),
+    "dispatched": (gettext_lazy("已派遣"), _DISPATCHED),
+    "signed_on_time": (gettext_lazy("按时签收"), _SIGNED_ON_TIME),
+    "signed_late": (gettext_lazy("未按时签收"), _DISPATCHED & ~_SIGNED_ON_TIME),
+    "closed_on_time": (gettext_lazy("按时办结"), _CLOSED & Q(close_due__isnull=False, closed_at__lte=F("close_due"))),
+    "evaluated": (gettext_lazy("已回访评价"), _EVALUATED),
+    "resolved": (gettext_lazy("已解决"), _EVALUATED & Q(resolved=True)),
+    "not_resolved": (gettext_lazy("未解决"), _EVALUATED & Q(resolved=False)),
+    "satisfied": (gettext_lazy("满意"), _EVALUATED & Q(satisfaction__gte=m.SATISFIED_MIN)),
+    "not_satisfied": (gettext_lazy("不满意"), _EVALUATED & Q(satisfaction__lt=m.SATISFIED_MIN)),
+    "rehandled": (gettext_lazy("发回重办"), Q(rehandle_count__gt=0)),
 }
 # metric -> (label, condition on the node's visible cases, whatever their period)
-NOW_METRICS: dict[str, tuple[str, Q]] = {
-    "open": (gettext_noop("在办"), Q(status__in=OPEN_STATUSES)),
-    "overdue": (gettext_noop("超期在办"), Q(status__in=OPEN_STATUSES, overdue_at__isnull=False)),
+NOW_METRICS: dict[str, tuple[str | Promise, Q]] = {
+    "open": (gettext_lazy("在办"), Q(status__in=OPEN_STATUSES)),
+    "overdue": (gettext_lazy("超期在办"), Q(status__in=OPEN_STATUSES, overdue_at__isnull=False)),
 }
 # The order each list is shown in.
 _ORDER: dict[str, tuple[str, ...]] = {"overdue": ("handle_due", "id"), "open": ("handle_due", "id")}
@@ -101,7 +102,7 @@ class DrillFilter:
     @property
     def label(self) -> str:
         table = PERIOD_METRICS if self.is_period else NOW_METRICS
-        return _(table[self.metric][0])
+        return str(table[self.metric][0])
 
 
 def day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:

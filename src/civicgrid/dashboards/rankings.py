@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.accounts.permissions import capability_required
 from civicgrid.assessment.models import WEIGHT_FIELDS
@@ -34,7 +34,11 @@ RATE_DRILL = {
     "closure_rate": "closed",
     "rehandling_rate": "rehandled",
 }
-PERIOD_KIND_LABELS = {"month": gettext_noop("月度"), "quarter": gettext_noop("季度"), "year": gettext_noop("年度")}
+PERIOD_KIND_LABELS = {
+    "month": pgettext_lazy("统计周期", "月度"),
+    "quarter": pgettext_lazy("统计周期", "季度"),
+    "year": pgettext_lazy("统计周期", "年度"),
+}
 
 
 @dataclass(frozen=True)
@@ -236,7 +240,7 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
         for row in ranking.rows
     ]
     kinds = [
-        (kind, _(label), _query(params, period=period_containing(kind, period.start).key))
+        (kind, str(label), _query(params, period=period_containing(kind, period.start).key))
         for kind, label in PERIOD_KIND_LABELS.items()
     ]
     return render(

@@ -1,19 +1,23 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Unit(models.TextChoices):
-    """The unit of an indicator's values. Counts are whole numbers; a percentage is 0-100."""
+    """The unit of an indicator's values. Counts are whole numbers; a percentage is 0-100.
 
-    PERSON = "人", _("人")
-    PERSON_TIME = "人次", _("人次")
-    HOUSEHOLD = "户", _("户")
-    ITEM = "个", _("个")
-    INSTITUTION = "所", _("所")
-    ENTERPRISE = "家", _("家")
-    CASE = "件", _("件")
-    PERCENT = "%", _("%")
-    TEN_THOUSAND_YUAN = "万元", _("万元")
+    The labels carry the context "计量单位": the same characters elsewhere are nouns (户 is a
+    household record), here they follow a number ("120 households")."""
+
+    PERSON = "人", pgettext_lazy("计量单位", "人")
+    PERSON_TIME = "人次", pgettext_lazy("计量单位", "人次")
+    HOUSEHOLD = "户", pgettext_lazy("计量单位", "户")
+    ITEM = "个", pgettext_lazy("计量单位", "个")
+    INSTITUTION = "所", pgettext_lazy("计量单位", "所")
+    ENTERPRISE = "家", pgettext_lazy("计量单位", "家")
+    CASE = "件", pgettext_lazy("计量单位", "件")
+    PERCENT = "%", pgettext_lazy("计量单位", "%")
+    TEN_THOUSAND_YUAN = "万元", pgettext_lazy("计量单位", "万元")
 
 
 COUNT_UNITS = frozenset(
@@ -22,10 +26,12 @@ COUNT_UNITS = frozenset(
 
 
 class PeriodKind(models.TextChoices):
-    MONTH = "month", _("月度")
-    QUARTER = "quarter", _("季度")
-    HALF_YEAR = "half", _("半年")
-    YEAR = "year", _("年度")
+    """How often an indicator is reported (context "统计周期": 年度 is also the "Year" field)."""
+
+    MONTH = "month", pgettext_lazy("统计周期", "月度")
+    QUARTER = "quarter", pgettext_lazy("统计周期", "季度")
+    HALF_YEAR = "half", pgettext_lazy("统计周期", "半年")
+    YEAR = "year", pgettext_lazy("统计周期", "年度")
 
 
 class Aggregation(models.TextChoices):

@@ -21,6 +21,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
+from civicgrid.common.text import join_list
 from civicgrid.indicators.enums import PeriodKind
 from civicgrid.indicators.models import Indicator
 from civicgrid.indicators.periods import Period, example, periods_of_year
@@ -105,7 +106,7 @@ def read_rows(file: IO[bytes] | str | Path) -> Iterator[tuple[int, dict[str, Any
         missing = [h for h in REQUIRED_HEADERS if h not in headers]
         if missing:
             raise ValidationError(
-                {"file": [_("表头缺少必填列: %(columns)s。请使用导入模板。") % {"columns": "、".join(missing)}]},
+                {"file": [_("表头缺少必填列: %(columns)s。请使用导入模板。") % {"columns": join_list(missing)}]},
                 code="headers",
             )
         positions = {HEADER_TO_KEY[h]: i for i, h in enumerate(headers) if h in HEADER_TO_KEY}

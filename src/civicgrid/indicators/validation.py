@@ -43,7 +43,7 @@ def clean_number(unit: str, raw: Any, *, field: str = "value", what: str | None 
             {
                 field: [
                     _("以“%(unit)s”计的%(what)s必须是整数: %(value)s。")
-                    % {"unit": unit, "what": what, "value": shown[:20]}
+                    % {"unit": Unit(unit).label, "what": what, "value": shown[:20]}
                 ]
             },
             code="whole",

@@ -33,6 +33,7 @@ from civicgrid.accounts.scope import code_range_q, user_scope_code
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common import crypto, idcard, masking
+from civicgrid.common.text import join_list
 from civicgrid.people.enums import (
     DisabilityCategory,
     DisabilityLevel,
@@ -368,7 +369,7 @@ class _Validator:
                 err(
                     rownum,
                     key,
-                    _("取值无效, 可选: %(options)s。") % {"options": "、".join(k for k in table if not k.isascii())},
+                    _("取值无效, 可选: %(options)s。") % {"options": join_list(k for k in table if not k.isascii())},
                 )
                 value = str(default)
             choice_values[key] = value

@@ -12,13 +12,16 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from civicgrid.reports.conf import overdue_rows_max
 from civicgrid.reports.content import Cell, ReportData, Section, absolute
 
 NUMBER_FORMATS = {"int": "#,##0", "pct": "0.0%", "hours": "0.00", "num2": "0.00", "decimal": "#,##0.##"}
-SUMMARY_SHEET = "概要"
-OVERDUE_SHEET = "期末超期案件"
+# Sheet names, translated when written (no link or chart refers to a sheet by its name: the
+# hyperlinks are absolute web addresses and the charts reference their worksheet object).
+SUMMARY_SHEET = gettext_noop("概要")
+OVERDUE_SHEET = gettext_noop("期末超期案件")
 CHART_ANCHOR_GAP = 2
 
 
@@ -65,7 +68,7 @@ class _Writer:
 
 
 def _summary(w: _Writer, data: ReportData) -> None:
-    ws = w.wb.create_sheet(SUMMARY_SHEET)
+    ws = w.wb.create_sheet(_sheet_title(_(SUMMARY_SHEET)))
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 18
     ws.column_dimensions["C"].width = 20
@@ -118,7 +121,7 @@ def _section(w: _Writer, section: Section) -> None:
 
 
 def _overdue(w: _Writer, data: ReportData, progress: Callable[[int, int], None] | None) -> int:
-    ws = w.wb.create_sheet(OVERDUE_SHEET)
+    ws = w.wb.create_sheet(_sheet_title(_(OVERDUE_SHEET)))
     widths = (16, 40, 16, 18, 20, 18, 18, 12)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width

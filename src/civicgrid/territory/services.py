@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
+from civicgrid.common.text import join_list
 from civicgrid.territory import geo
 from civicgrid.territory.enums import LEVEL_CODE_LENGTHS, LEVEL_ORDER, AreaLevel, StreetKind
 from civicgrid.territory.models import Area, RoadSegment
@@ -391,7 +392,7 @@ def _parse(data: Any, c: _Collector) -> tuple[list[_AreaFeature], list[_RoadFeat
             c.add(i, code, "level", _("未知层级“%(l)s”(应为district/street/community/grid)") % {"l": raw_level})
             continue
         if level is None or len(code) not in LEVEL_CODE_LENGTHS[level]:
-            expected = _("、").join(
+            expected = join_list(
                 _("%(level)s%(lengths)s位")
                 % {"level": AreaLevel(lv).label, "lengths": "/".join(map(str, LEVEL_CODE_LENGTHS[lv]))}
                 for lv in LEVEL_ORDER

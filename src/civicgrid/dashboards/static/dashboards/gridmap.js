@@ -73,7 +73,7 @@
     if (p.seriesId === "heat") { return L.labelHeat + ": " + p.data[2]; }
     var g = grids[p.name];
     if (!g) { return ""; }
-    var chiefs = g.chiefs.length ? g.chiefs.map(function (c) { return c.name + "(" + c.duty_label + ")"; }).join("、") : L.labelNone;
+    var chiefs = g.chiefs.length ? g.chiefs.map(function (c) { return c.name + "(" + c.duty_label + ")"; }).join(L.listSep) : L.labelNone;
     var lines = [
       "<b>" + esc(g.name) + "</b>",
       L.labelChiefs + ": " + esc(chiefs),
@@ -85,6 +85,12 @@
     });
     lines.push(L.labelReceived + ": " + g.received);
     return lines.join("<br>");
+  }
+
+  // A translated template from a data- attribute with {name} placeholders, filled in: the whole
+  // sentence is translated, so the word order is the language's own.
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (all, name) { return name in values ? String(values[name]) : all; });
   }
 
   function esc(s) {
@@ -167,7 +173,7 @@
     var m = state.markers;
     var set = function (id, text) { var e = document.getElementById(id); if (e) { e.textContent = text; } };
     if (m) {
-      set("gm-count-cases", layerOn("cases") ? L.labelCases + " " + L.labelShown + " " + m.cases.shown + " / " + L.labelOf + " " + m.cases.total : "");
+      set("gm-count-cases", layerOn("cases") ? fill(L.labelCasesShown, { shown: m.cases.shown, total: m.cases.total }) : "");
       set("gm-count-cameras", layerOn("cameras") ? L.labelCamera + " " + m.cameras.shown : "");
     }
     set("gm-count-tracks", layerOn("tracks") ? L.labelTracks + " " + state.tracks.length : "");
@@ -187,7 +193,7 @@
       var tr = document.createElement("tr");
       tr.dataset.code = g.code;
       var cells = [
-        [g.name, g.url], [g.chiefs.map(function (c) { return c.name; }).join("、") || "-"], [String(g.population)],
+        [g.name, g.url], [g.chiefs.map(function (c) { return c.name; }).join(L.listSep) || "-"], [String(g.population)],
         [String(g.open), g.open_url], [String(g.overdue)], [g.per_1000 === null ? "-" : String(g.per_1000)],
       ];
       if (state.grids.patrols_enabled) {

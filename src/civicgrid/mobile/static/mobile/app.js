@@ -91,7 +91,7 @@
         var labels = byCase[li.dataset.case];
         var span = li.querySelector(".m-pending");
         span.hidden = !labels;
-        span.textContent = labels ? d.msgPending + ": " + labels.join("、") : "";
+        span.textContent = labels ? d.msgPending + ": " + labels.join(d.listSep) : "";
       });
       var task = $("task");
       if (task) {
@@ -100,7 +100,7 @@
         if (mine) {
           var notice = $("task-notice");
           notice.hidden = false;
-          notice.textContent = d.msgPending + ": " + mine.join("、") + " — " + d.msgQueued;
+          notice.textContent = d.msgPending + ": " + mine.join(d.listSep) + " — " + d.msgQueued;
         }
       }
       return items;

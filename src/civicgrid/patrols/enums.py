@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PatrolStatus(models.TextChoices):
@@ -13,5 +14,5 @@ class ReviewStatus(models.TextChoices):
 
     NONE = "", _("无需核查")
     PENDING = "pending", _("待核查")
-    APPROVED = "approved", _("核查通过")
-    REJECTED = "rejected", _("核查不通过")
+    APPROVED = "approved", pgettext_lazy("patrol review status", "核查通过")
+    REJECTED = "rejected", pgettext_lazy("patrol review status", "核查不通过")

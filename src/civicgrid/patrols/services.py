@@ -377,8 +377,7 @@ def _decide(actor: Any, patrol: Patrol, decision: str, note: str) -> Patrol:
             "review_status": {"before": before["review_status"], "after": patrol.review_status},
             "counts_toward_duty": {"before": before["counts_toward_duty"], "after": patrol.counts_toward_duty},
         },
-        message=(_("核查通过") if decision == ReviewStatus.APPROVED else _("核查不通过"))
-        + (f": {note}" if note else ""),
+        message=str(ReviewStatus(decision).label) + (f": {note}" if note else ""),
         actor=actor,
     )
     return patrol

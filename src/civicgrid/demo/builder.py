@@ -8,6 +8,7 @@ build with the same parameters is detected and skipped. One audit record per ste
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 import unicodedata
@@ -68,7 +69,13 @@ STEPS = [
     "居民",
     "人口与户数汇总",
     "案件 (半年)",  # cases helper: demo/cases.py
+    "区级指标",  # demo/indicators.py
+    "视频探头",  # demo/cameras.py
+    "巡查 (近7天)",  # demo/patrols.py
+    "统计汇总",  # the metrics aggregates (cases/aggregates.py)
 ]
+# The steps that top up a build (each idempotent), also run when the rest is complete.
+FINISHING_STEPS = 4
 ID_CONTEXT = "people.person.id_number"
 
 
@@ -540,6 +547,28 @@ def current_counts() -> dict[str, int]:
     }
 
 
+def _finish(seed: int, progress: Progress) -> None:
+    """The last steps (idempotent; each tops up what is missing and says so in one line):
+    the report's indicators, cameras in all 58 communities, the last week's patrols, and a
+    full refresh of the metrics aggregates (bulk-made cases are older than their watermark)."""
+
+    def aggregates(_out: TextIO) -> None:
+        result = case_aggregates_refresh(full=True)
+        _out.write(f"{result.rows} 行 ({result.days} 天)")
+
+    runs: list[Callable[[TextIO], object]] = [
+        lambda o: build_indicators(seed=seed, out=o),
+        lambda o: build_cameras(seed=seed, out=o),
+        lambda o: build_demo_patrols(seed=seed, out=o),
+        aggregates,
+    ]
+    for label, run in zip(STEPS[-FINISHING_STEPS:], runs, strict=True):
+        progress.step(label)
+        summary = io.StringIO()
+        run(summary)
+        progress.done(summary.getvalue().strip().removeprefix(label).lstrip(":： "))
+
+
 def build_demo(
     *,
     seed: int = DEFAULT_SEED,
@@ -566,10 +595,8 @@ def build_demo(
     if check_existing(seed, residents):
         out.write(f"演示数据已完整 (seed={seed}, 居民 {residents} 人), 跳过构建。\n")
         _complete_cases(seed, progress)  # a build from before the cases step gets its cases
-        build_indicators(seed=seed, out=out)  # indicators helper: idempotent, missing ones only
-        build_cameras(seed=seed, out=out)  # cameras helper: idempotent, missing cameras and rules only
-        build_demo_patrols(seed=seed, out=out)  # patrols helper: tops up the last week's patrols (demo/patrols.py)
-        case_aggregates_refresh(full=True)  # metrics helper: bulk-made cases are older than the watermark
+        progress.index = len(STEPS) - FINISHING_STEPS
+        _finish(seed, progress)
         staff = plan_staff(plan_territory(seed, residents), seed)
         return BuildResult(
             seed=seed,
@@ -652,10 +679,7 @@ def build_demo(
                 seconds=time.perf_counter() - started,
             )
 
-    build_indicators(seed=seed, out=out)  # indicators helper: the report's first-half figures (demo/indicators.py)
-    build_cameras(seed=seed, out=out)  # cameras helper: cameras in all 58 communities, alert rules (demo/cameras.py)
-    build_demo_patrols(seed=seed, out=out)  # patrols helper: the last week's patrols of every chief (demo/patrols.py)
-    case_aggregates_refresh(full=True)  # metrics helper: rebuild the metrics aggregates (cases/aggregates.py)
+    _finish(seed, progress)
     with transaction.atomic():
         district = Area.objects.select_for_update().get(code=data.DISTRICT_CODE)
         district.properties = {**district.properties, "demo": _marker(seed, residents, True)}

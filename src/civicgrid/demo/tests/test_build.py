@@ -180,8 +180,9 @@ class DemoBuildTests(TestCase):
 
     def test_progress_lines(self):
         text = self.out.getvalue()
-        assert "[2/9] 辖区: 区/街道/社区/网格 575 个" in text
-        assert "[7/9] 居民 300 人" in text
+        assert "[2/13] 辖区: 区/街道/社区/网格 575 个" in text
+        assert "[7/13] 居民 300 人" in text
+        assert "[11/13] 视频探头 58 个社区" in text and "[13/13] 统计汇总" in text
 
 
 @pytest.mark.django_db

@@ -15,13 +15,14 @@ from django.utils.translation import gettext, gettext_lazy
 
 from civicgrid.accounts.scope import ScopedAdminMixin
 from civicgrid.audit.admin_mixins import AuditedAdminMixin, AuditedInlineMixin
-from civicgrid.cases import apikeys, webhooks
+from civicgrid.cases import apikeys, submissions, webhooks
 from civicgrid.cases.models import (
     ApiKey,
     Case,
     CaseEvent,
     Category,
     CategoryAttribute,
+    IntakeSubmission,
     ResponseTemplate,
     RoutingRule,
     WebhookSource,
@@ -252,3 +253,57 @@ class WebhookSourceAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[t
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: deliveries keep their source
+
+
+@admin.register(IntakeSubmission)
+class IntakeSubmissionAdmin(AuditedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Accepted machine submissions and what became of them (read-only). A failed one shows
+    its error; the retry action sends it back to the drainer (``submissions.submission_retry``,
+    audited). The payload is not shown (it holds the reporter's protected phone)."""
+
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
+    list_display = ("token", "channel", "status", "case", "attempts", "created_at", "processed_at", "short_error")
+    list_filter = ("status", "channel")
+    search_fields = ("token",)
+    list_select_related = ("case", "api_key")
+    fields = (
+        "token",
+        "channel",
+        "status",
+        "case",
+        "api_key",
+        "client_ip",
+        "attempts",
+        "created_at",
+        "available_at",
+        "processed_at",
+        "error",
+    )
+    readonly_fields = fields
+    actions = ("retry_submissions",)
+    list_per_page = 100
+
+    @admin.display(description=gettext_lazy("错误"))
+    def short_error(self, obj: IntakeSubmission) -> str:
+        return obj.error[:80]
+
+    @admin.action(description=gettext_lazy("重试所选的失败提交"), permissions=["retry"])
+    def retry_submissions(self, request: HttpRequest, queryset: QuerySet[IntakeSubmission]) -> None:
+        retried = 0
+        for submission in queryset.filter(status="failed"):
+            submissions.submission_retry(actor=request.user, submission=submission)
+            retried += 1
+        self.message_user(request, gettext("已重试 %(n)d 个提交") % {"n": retried}, messages.SUCCESS)
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return self._can_write(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -6,17 +6,25 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Header, Router, Status
 from ninja.pagination import paginate
 from ninja.security import SessionAuth
 
 from civicgrid.accounts.permissions import has_capability
-from civicgrid.cases import joint, selectors, services, webhooks, workflow
+from civicgrid.cases import joint, selectors, services, submissions, webhooks, workflow
 from civicgrid.cases.api_auth import ApiKeyAuth, WebhookSignatureAuth, intake_caller
 from civicgrid.cases.enums import Channel
-from civicgrid.cases.models import ApiKey, Case, CaseAssist, CaseEvent, WebhookSource
+from civicgrid.cases.models import (
+    ApiKey,
+    Case,
+    CaseAssist,
+    CaseEvent,
+    IntakeSubmission,
+    SubmissionStatus,
+    WebhookSource,
+)
 from civicgrid.cases.open311.intake import intake_with_record
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.schemas import (
@@ -28,9 +36,11 @@ from civicgrid.cases.schemas import (
     CaseIntakeIn,
     CaseOut,
     PatrolReportIn,
+    SubmissionOut,
     TransitionIn,
     WebhookOut,
 )
+from civicgrid.common.errors import NotFound
 
 router = Router(tags=["cases"])
 
@@ -42,25 +52,42 @@ def _require_view(request: HttpRequest) -> None:
 
 @router.post(
     "/",
-    response={201: CaseOut, 200: CaseOut},
-    summary="受理案件 (Idempotency-Key 防重复提交)",
+    response={201: CaseOut, 200: CaseOut | SubmissionOut, 202: SubmissionOut},
+    summary="受理案件 (Idempotency-Key 防重复提交; 接口密钥客户端: 202 先受理后生成案件)",
+    description=(
+        "Staff (session): the case is created now: 201 with the case (200 for a replayed "
+        "Idempotency-Key). API-key clients (X-Api-Key): the submission is validated completely "
+        "and accepted: 202 with a token and status pending; the case follows within seconds "
+        "(GET /api/cases/submissions/{token}, or replay the same Idempotency-Key: 202 while "
+        "pending, 200 with case_id once processed)."
+    ),
     auth=[ApiKeyAuth(), SessionAuth()],  # a key first: a key-only client has no CSRF token
 )
 def intake(
     request: HttpRequest,
     body: CaseIntakeIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[type-arg]
-) -> Status[Case]:
+) -> Status[Case] | HttpResponse:
     # A retry with the same key returns the first case (200); another payload with the same
     # key is a 409 (open311.intake keeps the request's fingerprint beside the case).
     actor, key = intake_caller(request, idempotency_key)
+    api_key = _api_key_of(request)
+    if api_key is not None and submissions.async_intake_enabled():
+        accepted = submissions.submission_accept(
+            channel=body.channel,
+            data=body.dict(exclude={"channel", "auto_register"}),
+            api_key=api_key,
+            idempotency_key=key,
+            register=body.auto_register,
+        )
+        return _submission_response(accepted.submission)
     result = intake_with_record(
         actor=actor,
         channel=body.channel,
         data=body.dict(exclude={"channel", "auto_register"}),
         idempotency_key=key,
         register=body.auto_register,
-        api_key=_api_key_of(request),
+        api_key=api_key,
     )
     return Status(201 if result.created else 200, result.case)
 
@@ -68,6 +95,38 @@ def intake(
 # --- machine intake: API keys, patrol reports, camera / IoT webhooks (see docs/open311.md) -------
 # (Declared before /{case_id}: ninja matches paths in order, and /{case_id} would take
 # /patrol-reports.)
+
+
+def _submission_body(submission: IntakeSubmission) -> dict[str, Any]:
+    case = submission.case if submission.case_id else None
+    return {
+        "token": submission.token,
+        "status": submission.status,
+        "case_id": submission.case_id,
+        "tracking_code": case.tracking_code if case is not None else None,
+        "error": submission.error if submission.status == SubmissionStatus.FAILED else "",
+    }
+
+
+def _submission_response(submission: IntakeSubmission) -> HttpResponse:
+    """202 while the case is being made, 200 once it exists (or the submission failed).
+    Serialised directly: this answer is the hot path of machine intake."""
+    status = 202 if submission.status == SubmissionStatus.PENDING else 200
+    return JsonResponse(_submission_body(submission), status=status)
+
+
+@router.get(
+    "/submissions/{token}",
+    response=SubmissionOut,
+    summary="接口提交的处理状态 (令牌 → 案件)",
+    auth=ApiKeyAuth(),
+)
+def submission_status(request: HttpRequest, token: str) -> dict[str, Any]:
+    found = submissions.submission_by_token(token)
+    api_key = _api_key_of(request)
+    if found is None or api_key is None or found.api_key_id != api_key.pk:
+        raise NotFound(_("提交不存在"))
+    return _submission_body(found)
 
 
 def _api_key_of(request: HttpRequest) -> ApiKey | None:

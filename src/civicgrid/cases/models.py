@@ -466,6 +466,61 @@ class IntakeRecord(models.Model):
         return f"{self.channel}:{self.case_id}"
 
 
+class SubmissionStatus(models.TextChoices):
+    PENDING = "pending", _("待生成案件")
+    PROCESSED = "processed", _("已生成案件")
+    FAILED = "failed", _("生成失败")
+
+
+class IntakeSubmission(models.Model):
+    """A machine submission accepted but not yet turned into a case (accepted-then-processed
+    intake: API-key clients of POST /api/cases/ and Open311 POST requests; see
+    docs/open311.md). The request validated everything that can be refused and wrote this one
+    row; the drainer (``cases.submissions.intake_drain``) turns pending rows into cases in
+    batches (``services.case_intake_batch``) and links them here. ``payload`` holds the
+    validated fields; the reporter's phone only as cipher, masked copy and blind index."""
+
+    channel = models.CharField(_("来源渠道"), max_length=16, choices=Channel.choices)
+    payload = models.JSONField(_("提交内容"), default=dict, editable=False)
+    register = models.BooleanField(null=True, editable=False)
+    attributes = models.JSONField(default=dict, blank=True, editable=False)
+    media_url = models.URLField(max_length=500, blank=True, editable=False)
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    api_key = models.ForeignKey(
+        ApiKey, verbose_name=_("接口密钥"), null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    client_ip = models.GenericIPAddressField(_("来源IP"), null=True, blank=True, editable=False)
+    # Namespaced like Case.idempotency_key (the case gets the same value).
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
+    token = models.CharField(_("令牌"), max_length=40, unique=True, editable=False)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=SubmissionStatus.choices, default=SubmissionStatus.PENDING
+    )
+    case = models.OneToOneField(
+        Case, verbose_name=_("案件"), null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
+    )
+    error = models.TextField(_("错误"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    available_at = models.DateTimeField(_("下次处理时间"))
+    created_at = models.DateTimeField(_("受理时间"))
+    processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口提交")
+        verbose_name_plural = _("接口提交")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The drainer's claim: pending rows by due time.
+            models.Index(fields=["status", "available_at", "id"], name="intakesub_due"),
+            models.Index(fields=["status", "-created_at"], name="intakesub_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.token}"
+
+
 class WebhookSource(TimeStampedModel):
     """A camera / IoT platform allowed to post alerts. Its HMAC secret is stored encrypted
     (common.crypto), because verifying a signature needs the secret itself."""

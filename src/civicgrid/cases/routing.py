@@ -14,7 +14,7 @@ from civicgrid.accounts.models import Department, User
 from civicgrid.cases.enums import TIER_CODE_LENGTH, TIER_ORDER, TargetKind, Tier
 from civicgrid.cases.models import Case, Category, RoutingRule
 from civicgrid.territory.enums import AreaLevel
-from civicgrid.territory.models import Area, Duty
+from civicgrid.territory.models import Area, Duty, Responsibility
 
 LEVEL_TIER: dict[str, str] = {
     AreaLevel.GRID: Tier.GRID,
@@ -51,6 +51,54 @@ class RouteDecision:
         }
 
 
+class RoutingLookups:
+    """The reads routing needs, shared by the cases of one intake batch
+    (``services.case_intake_batch``): the active rules (one query, their departments in a
+    second), the chiefs of the batch's grids (one query), nearest departments and tier units
+    (memoised). ``route_case(case, lookups)`` then decides exactly as it does alone."""
+
+    def __init__(self, grid_ids: Any = ()) -> None:
+        self.rules = list(RoutingRule.objects.filter(is_active=True).order_by())
+        department_ids = {r.department_id for r in self.rules if r.department_id}
+        if department_ids:
+            departments = Department.objects.select_related("area").in_bulk(department_ids)
+            for rule in self.rules:
+                if rule.department_id:
+                    rule.department = departments.get(rule.department_id)
+        self.chiefs: dict[int, User | None] = {}
+        ids = sorted({int(g) for g in grid_ids if g})
+        if ids:
+            found: dict[int, User] = {}
+            for row in (
+                Responsibility.objects.filter(area_id__in=ids, duty=Duty.GRID_CHIEF, user__is_active=True)
+                .select_related("user")
+                .order_by("id")
+            ):
+                if row.area_id is not None:
+                    found.setdefault(row.area_id, row.user)  # the earliest assignment wins
+            self.chiefs = {grid_id: found.get(grid_id) for grid_id in ids}
+        self._of_kind: dict[str, list[Department]] = {}
+        self._units: dict[tuple[str, str], Area | None] = {}
+
+    def grid_chief(self, grid_id: int | None) -> User | None:
+        if not grid_id:
+            return None
+        if grid_id not in self.chiefs:
+            self.chiefs[grid_id] = grid_chief_of(grid_id)
+        return self.chiefs[grid_id]
+
+    def nearest_department(self, kind: str, area_code: str) -> Department | None:
+        if kind not in self._of_kind:
+            self._of_kind[kind] = list(Department.objects.filter(kind=kind, is_active=True).select_related("area"))
+        return _nearest(self._of_kind[kind], area_code)
+
+    def tier_unit(self, area_code: str, tier: str) -> Area | None:
+        key = (area_code, tier)
+        if key not in self._units:
+            self._units[key] = tier_unit(area_code, tier)
+        return self._units[key]
+
+
 def department_tier(department: Department) -> str:
     return LEVEL_TIER.get(department.area.level, Tier.DISTRICT)
 
@@ -68,8 +116,12 @@ def grid_chief_of(grid_id: int | None) -> User | None:
 
 def nearest_department(kind: str, area_code: str) -> Department | None:
     """The active department of ``kind`` serving the smallest territory that holds ``area_code``."""
+    return _nearest(Department.objects.filter(kind=kind, is_active=True).select_related("area"), area_code)
+
+
+def _nearest(departments: Any, area_code: str) -> Department | None:
     best: Department | None = None
-    for dept in Department.objects.filter(kind=kind, is_active=True).select_related("area"):
+    for dept in departments:
         code = dept.area.code
         if area_code.startswith(code) and (best is None or len(code) > len(best.area.code)):
             best = dept
@@ -95,11 +147,18 @@ def _grid_label(case: Case) -> str:
 
 
 def _resolve(
-    case: Case, target: str, *, department: Department | None, kind: str, tier: str, origin: str
+    case: Case,
+    target: str,
+    *,
+    department: Department | None,
+    kind: str,
+    tier: str,
+    origin: str,
+    lookups: RoutingLookups | None = None,
 ) -> RouteDecision | None:
     """Turn a target description into a decision, or None when it yields nobody."""
     if target == TargetKind.GRID_CHIEF:
-        chief = grid_chief_of(case.grid_id)
+        chief = lookups.grid_chief(case.grid_id) if lookups else grid_chief_of(case.grid_id)
         if chief is None:
             return None
         return RouteDecision(
@@ -118,7 +177,14 @@ def _resolve(
             tier=department_tier(department),
         )
     if target == TargetKind.DEPARTMENT_KIND:
-        found = nearest_department(kind, case.area_code) if kind else None
+        if not kind:
+            found = None
+        else:
+            found = (
+                lookups.nearest_department(kind, case.area_code)
+                if lookups
+                else nearest_department(kind, case.area_code)
+            )
         if found is None:
             return None
         return RouteDecision(
@@ -129,8 +195,10 @@ def _resolve(
         )
     if target == TargetKind.TIER:
         if tier == Tier.GRID:
-            return _resolve(case, TargetKind.GRID_CHIEF, department=None, kind="", tier=tier, origin=origin)
-        unit = tier_unit(case.area_code, tier)
+            return _resolve(
+                case, TargetKind.GRID_CHIEF, department=None, kind="", tier=tier, origin=origin, lookups=lookups
+            )
+        unit = lookups.tier_unit(case.area_code, tier) if lookups else tier_unit(case.area_code, tier)
         if unit is None:
             return None
         return RouteDecision(
@@ -146,19 +214,22 @@ def _resolve(
     return None
 
 
-def matching_rules(case: Case) -> list[RoutingRule]:
+def matching_rules(case: Case, lookups: RoutingLookups | None = None) -> list[RoutingRule]:
     """The active rules that apply to the case, best first. The routing table is small and
     is matched here, in Python; the departments of the matching rules (with their areas, for
     the tier) are loaded in a second query only when a matching rule names one."""
     category: Category = case.category
     category_ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
+    candidates = lookups.rules if lookups is not None else RoutingRule.objects.filter(is_active=True).order_by()
     rules = [
         r
-        for r in RoutingRule.objects.filter(is_active=True).order_by()
+        for r in candidates
         if (r.category_id is None or r.category_id in category_ids) and case.area_code.startswith(r.area_prefix)
     ]
     # By order, then the more specific territory, then the more specific category.
     rules.sort(key=lambda r: (r.order, -len(r.area_prefix), 0 if r.category_id == category.pk else 1, r.pk))
+    if lookups is not None:
+        return rules  # their departments are loaded already
     department_ids = {r.department_id for r in rules if r.department_id}
     if department_ids:
         departments = Department.objects.select_related("area").in_bulk(department_ids)
@@ -168,9 +239,10 @@ def matching_rules(case: Case) -> list[RoutingRule]:
     return rules
 
 
-def route_case(case: Case) -> RouteDecision:
-    """Decide where a registered case goes. Never returns "nowhere"."""
-    for rule in matching_rules(case):
+def route_case(case: Case, lookups: RoutingLookups | None = None) -> RouteDecision:
+    """Decide where a registered case goes. Never returns "nowhere". ``lookups`` (a batch's
+    shared reads) changes how the data is read, never the decision."""
+    for rule in matching_rules(case, lookups):
         origin = _("按派遣规则#%(id)s“%(name)s”") % {"id": rule.pk, "name": rule.name}
         decision = _resolve(
             case,
@@ -179,6 +251,7 @@ def route_case(case: Case) -> RouteDecision:
             kind=rule.department_kind,
             tier=rule.tier or Tier.GRID,
             origin=origin,
+            lookups=lookups,
         )
         if decision is not None:
             decision.rule_id = rule.pk
@@ -193,10 +266,13 @@ def route_case(case: Case) -> RouteDecision:
             kind=category.department_kind,
             tier=Tier.GRID,
             origin=origin,
+            lookups=lookups,
         )
         if decision is not None:
             return decision
-    decision = _resolve(case, TargetKind.GRID_CHIEF, department=None, kind="", tier=Tier.GRID, origin=_("按所在网格"))
+    decision = _resolve(
+        case, TargetKind.GRID_CHIEF, department=None, kind="", tier=Tier.GRID, origin=_("按所在网格"), lookups=lookups
+    )
     if decision is not None:
         return decision
     why = _("位置不明或不在辖区范围内") if not case.grid_id else _("%(grid)s未设网格长") % {"grid": _grid_label(case)}

@@ -22,6 +22,17 @@ class CaseIntakeIn(Schema):
     auto_register: bool | None = None
 
 
+class SubmissionOut(Schema):
+    """An accepted machine submission (202): the case is created moments later; poll
+    ``GET /api/cases/submissions/{token}`` (or replay the Idempotency-Key) for its id."""
+
+    token: str
+    status: str = Field(..., description="pending 待生成案件 / processed 已生成案件 / failed 生成失败")
+    case_id: int | None = None
+    tracking_code: str | None = None
+    error: str = ""
+
+
 class CaseOut(Schema):
     id: int
     tracking_code: str

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -38,14 +39,14 @@ from civicgrid.cases.enums import (
     TargetKind,
     Tier,
 )
-from civicgrid.cases.models import Case, CaseEvent, Category, case_owner
+from civicgrid.cases.models import Case, CaseEvent, Category, IntakeSubmission, case_owner
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.routing import RouteDecision
 from civicgrid.cases.workflow import SYSTEM_ACTOR, ResidentActor, SystemActor
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
-from civicgrid.common.protected import protect
+from civicgrid.common.protected import ProtectedValue, protect
 from civicgrid.territory.enums import AreaLevel
-from civicgrid.territory.locate import INVALID, locate
+from civicgrid.territory.locate import INVALID, LocateResult, locate, locate_many
 from civicgrid.territory.models import Area
 
 PHONE_CONTEXT = "cases.case.reporter_phone"
@@ -390,12 +391,26 @@ def case_intake(
     return case
 
 
-def _intake_plan(
-    *, actor: Any, channel: str, data: Mapping[str, Any], key: str | None, register: bool | None
-) -> tuple[Case, list[tuple[CaseEvent, AuditEntry]]]:
-    """The new case (not saved) in its final state, and one (event, audit record) per step:
-    receive, then register and dispatch (or the manual queue) when it is registered now.
-    Reads only; raises ValidationError for bad input."""
+@dataclass(frozen=True)
+class IntakeFields:
+    """An intake's input after validation: what a case is made of (and what an accepted
+    machine submission stores; the reporter's phone only in its protected form)."""
+
+    title: str
+    description: str
+    address: str
+    reporter_name: str
+    phone: ProtectedValue
+    category: Category
+    priority: str
+    lon: float | None
+    lat: float | None
+
+
+def intake_validate(*, data: Mapping[str, Any], category: Category | None = None) -> IntakeFields:
+    """Check everything about an intake's input that can be refused (ValidationError with the
+    field): text limits, phone format, category (exists, active), priority, coordinates.
+    Encrypts the phone. Reads at most the category (none when ``category`` is given)."""
     title = _text(data, "title", _("标题"), TITLE_MAX, required=True)
     description = _text(data, "description", _("描述"), DESCRIPTION_MAX, required=True)
     address = _text(data, "address", _("地址"), ADDRESS_MAX, required=False)
@@ -403,17 +418,39 @@ def _intake_plan(
     phone = _text(data, "reporter_phone", _("反映人电话"), 20, required=False)
     if phone and not PHONE_RE.match(phone):
         raise ValidationError({"reporter_phone": _("电话号码格式不正确")})
-    category = _category(data.get("category"))
+    if category is None:
+        category = _category(data.get("category"))
+    elif not category.is_active:
+        raise ValidationError({"category": _("该案件类别已停用")})
     priority = str(data.get("priority") or category.priority)
     if priority not in Priority.values:
         raise ValidationError({"priority": _("未知的优先级")})
     lon, lat = _coordinates(data)
+    return IntakeFields(
+        title=title,
+        description=description,
+        address=address,
+        reporter_name=reporter_name,
+        phone=protect("phone", phone, context=PHONE_CONTEXT),
+        category=category,
+        priority=priority,
+        lon=lon,
+        lat=lat,
+    )
 
+
+def _intake_plan(
+    *, actor: Any, channel: str, data: Mapping[str, Any], key: str | None, register: bool | None
+) -> tuple[Case, list[tuple[CaseEvent, AuditEntry]]]:
+    """The new case (not saved) in its final state, and one (event, audit record) per step:
+    receive, then register and dispatch (or the manual queue) when it is registered now.
+    Reads only; raises ValidationError for bad input."""
+    fields = intake_validate(data=data)
     grid: Area | None = None
     area_code = ""
     located = None
-    if lon is not None and lat is not None:
-        located = locate(lon, lat)
+    if fields.lon is not None and fields.lat is not None:
+        located = locate(fields.lon, fields.lat)
         if located.status == INVALID:
             raise ValidationError({"lon": located.message})
         if located.inside and located.grid is not None:
@@ -422,30 +459,61 @@ def _intake_plan(
             area_code = located.grid.code
     if not area_code:
         area_code = _district_code()
-
     now = timezone.now()
-    protected = protect("phone", phone, context=PHONE_CONTEXT)
+    return _intake_build(
+        fields,
+        actor=actor,
+        channel=channel,
+        key=key,
+        register=register,
+        located=located,
+        grid=grid,
+        area_code=area_code,
+        received_at=now,
+        now=now,
+        route=routing.route_case,
+    )
+
+
+def _intake_build(
+    fields: IntakeFields,
+    *,
+    actor: Any,
+    channel: str,
+    key: str | None,
+    register: bool | None,
+    located: LocateResult | None,
+    grid: Area | None,
+    area_code: str,
+    received_at: datetime,
+    now: datetime,
+    route: Callable[[Case], RouteDecision],
+) -> tuple[Case, list[tuple[CaseEvent, AuditEntry]]]:
+    """The case (not saved) and its steps, from validated input and its location. The one
+    builder of the synchronous intake and of the batch (``case_intake_batch``): received at
+    ``received_at`` (its deadlines count from then), registered and routed at ``now``."""
+    category, priority, protected = fields.category, fields.priority, fields.phone
     case = Case(
-        title=title,
-        description=description,
+        title=fields.title,
+        description=fields.description,
         category=category,
         priority=priority,
         channel=channel,
         status=CaseStatus.RECEIVED,
-        lon=lon,
-        lat=lat,
-        address=address,
+        lon=fields.lon,
+        lat=fields.lat,
+        address=fields.address,
         grid=grid,
         area_code=area_code,
-        reporter_name=reporter_name,
+        reporter_name=fields.reporter_name,
         reporter_phone_cipher=protected.cipher,
         reporter_phone_masked=protected.masked,
         reporter_phone_digest=protected.digest,
-        received_at=now,
+        received_at=received_at,
         idempotency_key=key,
         created_by=actor if _is_user(actor) else None,
     )
-    for name, value in compute_deadlines(case, now).items():
+    for name, value in compute_deadlines(case, received_at).items():
         setattr(case, name, value)
     steps = [
         _event_parts(
@@ -462,12 +530,12 @@ def _intake_plan(
             },
             audit_action=AuditAction.CREATE,
             changes={
-                "title": {"before": None, "after": title},
+                "title": {"before": None, "after": fields.title},
                 "category": {"before": None, "after": category.code},
                 "channel": {"before": None, "after": channel},
                 "reporter_phone": {"before": None, "after": protected.masked or None},
             },
-            now=now,
+            now=received_at,
         )
     ]
     if register is None:
@@ -475,7 +543,7 @@ def _intake_plan(
     if register:
         registrar = actor if _is_user(actor) and workflow.may_take(actor, case, CaseAction.REGISTER) else SYSTEM_ACTOR
         steps.append(_intake_step(case, actor=registrar, action=CaseAction.REGISTER, now=now))
-        decision = routing.route_case(case)
+        decision = route(case)
         if not decision.is_manual:
             dispatch = _intake_step(
                 case, actor=SYSTEM_ACTOR, action=CaseAction.DISPATCH, now=now, note=decision.reason, decision=decision
@@ -487,6 +555,182 @@ def _intake_plan(
             register_event.data = {**register_event.data, "routing": decision.as_data()}
             register_event.note = register_event.note or decision.reason[:NOTE_MAX]
     return case, steps
+
+
+# --- batch intake (accepted machine submissions; cases.submissions drains them) ---------------
+
+
+class LostClaim(Exception):
+    """A submission of the batch is no longer pending under this claim (its lease expired and
+    another drainer took it): the batch's transaction is rolled back, nothing is written."""
+
+
+@dataclass
+class BatchOutcome:
+    created: list[tuple[IntakeSubmission, Case]]
+    linked: list[tuple[IntakeSubmission, Case]]  # an earlier case had the key already
+    failed: list[tuple[IntakeSubmission, str]]  # refused for good, with the reason
+
+
+def submission_fields(submission: IntakeSubmission, category: Category) -> IntakeFields:
+    """The validated input a submission stored (the phone stays protected)."""
+    p = submission.payload
+    return IntakeFields(
+        title=str(p["title"]),
+        description=str(p["description"]),
+        address=str(p.get("address") or ""),
+        reporter_name=str(p.get("reporter_name") or ""),
+        phone=ProtectedValue(
+            cipher=str(p.get("phone_cipher") or ""),
+            masked=str(p.get("phone_masked") or ""),
+            digest=str(p.get("phone_digest") or ""),
+        ),
+        category=category,
+        priority=str(p["priority"]),
+        lon=p.get("lon"),
+        lat=p.get("lat"),
+    )
+
+
+def case_intake_batch(
+    submissions: Sequence[IntakeSubmission], *, claim_token: str | None = None, now: datetime | None = None
+) -> BatchOutcome:
+    """Turn accepted submissions into cases, all in ONE transaction, with set-based writes.
+
+    Each case is built by the same code as ``case_intake`` (``_intake_build``: receive, then
+    register and dispatch by the transition table, routing by ``routing.route_case``), so a
+    case, its timeline, its audit records and its notifications are exactly those the
+    synchronous intake writes for the same input; only ids, times and the random tracking
+    code differ. Reads: the categories, existing cases with the batch's keys, the grids, the
+    district code (when needed), the routing rules and the grids' chiefs: one query each,
+    whatever the batch size (locations with one vectorised ``locate_many``). Writes: the
+    cases, their events, the notification outbox (``case_events_recorded``), the intake
+    records, the submissions' status (guarded by ``claim_token``: a lost claim raises
+    ``LostClaim`` and rolls everything back) and, last, the audit records in one append.
+
+    A submission whose key already names a case (a retry that raced a synchronous intake) is
+    linked to that case; one that cannot be built any more (its category was deleted) is
+    marked failed with the reason; neither stops the others."""
+    from civicgrid.cases.models import IntakeRecord, IntakeSubmission, SubmissionStatus
+
+    now = now or timezone.now()
+    subs = list(submissions)
+    if not subs:
+        return BatchOutcome([], [], [])
+    category_ids = {int(s.payload.get("category_id") or 0) for s in subs}
+    categories = Category.objects.select_related("parent", "department__area").in_bulk(category_ids)
+    keys = [s.idempotency_key for s in subs if s.idempotency_key]
+    existing = {c.idempotency_key: c for c in Case.objects.filter(idempotency_key__in=keys)} if keys else {}
+
+    with_point = [
+        i for i, s in enumerate(subs) if s.payload.get("lon") is not None and s.payload.get("lat") is not None
+    ]
+    located: dict[int, LocateResult] = {}
+    if with_point:
+        batch = locate_many([subs[i].payload["lon"] for i in with_point], [subs[i].payload["lat"] for i in with_point])
+        located = {i: batch[n] for n, i in enumerate(with_point)}
+    grid_ids = {r.grid.id for r in located.values() if r.inside and r.grid is not None}
+    grids = Area.objects.only(*GRID_COLUMNS).in_bulk(grid_ids) if grid_ids else {}
+    lookups = routing.RoutingLookups(grid_ids)
+    district_code: str | None = None
+
+    outcome = BatchOutcome([], [], [])
+    planned: list[tuple[IntakeSubmission, Case, list[tuple[CaseEvent, AuditEntry]]]] = []
+    for i, sub in enumerate(subs):
+        if sub.idempotency_key and sub.idempotency_key in existing:
+            outcome.linked.append((sub, existing[sub.idempotency_key]))
+            continue
+        category = categories.get(int(sub.payload.get("category_id") or 0))
+        if category is None:
+            outcome.failed.append((sub, _("案件类别不存在")))
+            continue
+        where = located.get(i)
+        grid = grids.get(where.grid.id) if where is not None and where.inside and where.grid is not None else None
+        if grid is not None:
+            area_code = grid.code
+        else:
+            if district_code is None:
+                district_code = _district_code()
+            area_code = district_code
+        with translation.override(sub.payload.get("language") or settings.LANGUAGE_CODE):
+            case, steps = _intake_build(
+                submission_fields(sub, category),
+                actor=None,
+                channel=sub.channel,
+                key=sub.idempotency_key,
+                register=sub.register,
+                located=where,
+                grid=grid,
+                area_code=area_code,
+                # Every step is dated at the acceptance, as the synchronous intake dates
+                # them at its request: the same deadlines (the answer announced them); the
+                # submission's processed_at records when the drainer got to it.
+                received_at=sub.created_at,
+                now=sub.created_at,
+                route=lambda c: routing.route_case(c, lookups),
+            )
+        for _event, entry in steps:
+            entry.ip_address = sub.client_ip
+        planned.append((sub, case, steps))
+
+    with transaction.atomic():
+        cases = Case.objects.bulk_create([case for _sub, case, _steps in planned])
+        CaseEvent.objects.bulk_create([event for _sub, _case, steps in planned for event, _entry in steps])
+        items = [(case, event) for _sub, case, steps in planned for event, _entry in steps]
+        signals.case_events_recorded.send(sender=Case, items=items)
+        announced = [
+            {
+                "case_id": case.pk,
+                "event_id": event.pk,
+                "action": event.action,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "area_code": case.area_code,
+            }
+            for case, event in items
+        ]
+
+        def transitioned() -> None:
+            for kwargs in announced:
+                signals.case_transitioned.send(sender=Case, **kwargs)
+
+        transaction.on_commit(transitioned)
+        IntakeRecord.objects.bulk_create(
+            [
+                IntakeRecord(
+                    case=case,
+                    channel=sub.channel,
+                    fingerprint=sub.fingerprint,
+                    api_key_id=sub.api_key_id,
+                    token=sub.token,
+                    attributes=sub.attributes,
+                    media_url=sub.media_url,
+                )
+                for sub, case, _steps in planned
+            ]
+        )
+        marked: list[IntakeSubmission] = []
+        for sub, case in [(p[0], p[1]) for p in planned] + outcome.linked:
+            sub.status, sub.case, sub.error, sub.processed_at, sub.lease_until = (
+                SubmissionStatus.PROCESSED,
+                case,
+                "",
+                now,
+                None,
+            )
+            marked.append(sub)
+        for sub, reason in outcome.failed:
+            sub.status, sub.error, sub.processed_at, sub.lease_until = SubmissionStatus.FAILED, reason, now, None
+            marked.append(sub)
+        pending = IntakeSubmission.objects.filter(status=SubmissionStatus.PENDING)
+        if claim_token is not None:
+            pending = pending.filter(claim_token=claim_token)
+        updated = pending.bulk_update(marked, ["status", "case", "error", "processed_at", "lease_until"])
+        if updated != len(marked):
+            raise LostClaim(f"{len(marked) - updated} of {len(marked)} submissions are no longer claimed")
+        audit_record_many([entry for _sub, _case, steps in planned for _event, entry in steps])
+    outcome.created = [(sub, case) for (sub, _c, _s), case in zip(planned, cases, strict=True)]
+    return outcome
 
 
 # --- the one transition function -------------------------------------------------------------

@@ -7,7 +7,13 @@ side effects that must only happen when the change is durable.
 
 Both send ``sender=Case`` and keyword arguments ``case_id``, ``event_id``, ``action``,
 ``from_status``, ``to_status``, ``area_code``; ``case_event_recorded`` also sends ``case``
-and ``event`` (the instances)."""
+and ``event`` (the instances).
+
+``case_events_recorded`` is the batch form of ``case_event_recorded``, sent once INSIDE the
+transaction of a batch writer (``services.case_intake_batch``) with ``items``: a list of
+(case, event) pairs in timeline order. A batch writer sends it INSTEAD of one
+``case_event_recorded`` per event, so every receiver of one must handle the other (the
+notifications app does, with O(1) queries for the whole batch)."""
 
 from __future__ import annotations
 
@@ -15,3 +21,4 @@ from django.dispatch import Signal
 
 case_event_recorded = Signal()
 case_transitioned = Signal()
+case_events_recorded = Signal()

@@ -11,6 +11,7 @@ from django.conf import settings
 
 SWEEP_JOB = "cases.deadline_sweep"
 AGGREGATES_JOB = "cases.aggregates_refresh"
+INTAKE_DRAIN_JOB = "cases.intake_drain"
 
 
 def run_deadline_sweep() -> dict[str, int]:
@@ -45,6 +46,25 @@ def aggregates_refresh_task() -> dict[str, Any]:
     return run_aggregates_refresh()
 
 
+def run_intake_drain() -> dict[str, int]:
+    from civicgrid.cases.submissions import intake_drain
+
+    return intake_drain().as_dict()
+
+
+@shared_task(name=INTAKE_DRAIN_JOB)
+def intake_drain_task() -> dict[str, Any]:
+    """Accepted machine submissions -> cases (enqueued on the commit of a submission; beat
+    runs it as a safety net)."""
+    return run_intake_drain()
+
+
+def run_intake_drain_tick() -> dict[str, int]:
+    from civicgrid.cases.submissions import run_drain_tick
+
+    return run_drain_tick()
+
+
 def register_periodic_jobs() -> None:
     from civicgrid.common.scheduler import register_periodic_job
 
@@ -57,4 +77,11 @@ def register_periodic_jobs() -> None:
         AGGREGATES_JOB,
         run_aggregates_refresh,
         interval_seconds=float(getattr(settings, "CASES_AGGREGATE_INTERVAL_SECONDS", 60)),
+    )
+    # Accepted machine submissions: keeps this process's drainer thread alive (it drains
+    # at once on each submission's commit, and every second otherwise).
+    register_periodic_job(
+        INTAKE_DRAIN_JOB,
+        run_intake_drain_tick,
+        interval_seconds=float(getattr(settings, "CASES_INTAKE_DRAIN_INTERVAL_SECONDS", 1.0)),
     )

@@ -255,6 +255,7 @@ if REDIS_URL:
     CELERY_BEAT_SCHEDULE = {
         "cases.deadline_sweep": {"task": "cases.deadline_sweep", "schedule": float(CASES_SWEEP_INTERVAL_SECONDS)},
         "cases.aggregates_refresh": {"task": "cases.aggregates_refresh", "schedule": 60.0},  # metrics aggregates
+        "cases.intake_drain": {"task": "cases.intake_drain", "schedule": 5.0},  # accepted machine intake
     }
 
 # --- Notifications (notifications app; see docs/notifications.md) ------------------------

@@ -79,6 +79,43 @@ def notification_enqueue(
     ``cause`` identifies what happened (e.g. "case:42:event:917"); with the recipient and
     channel it forms the unique ``dedupe_key``, so enqueueing the same cause twice writes
     nothing new. Returns the number of rows offered (duplicates are silently dropped)."""
+    rows = notification_rows(
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        cause=cause,
+        object_type=object_type,
+        object_id=object_id,
+        link=link,
+        area_code=area_code,
+        now=now,
+    )
+    return notification_write(rows)
+
+
+def notification_write(rows: list[Notification]) -> int:
+    """Insert outbox rows built by ``notification_rows`` (several causes at once, e.g. a batch
+    of intakes) in the current transaction: one savepoint, one multi-row INSERT."""
+    if not rows:
+        return 0
+    with transaction.atomic():  # a savepoint inside the caller's transaction
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def notification_rows(
+    *,
+    recipients: Iterable[Recipient],
+    subject: str,
+    body: str = "",
+    cause: str,
+    object_type: str = "",
+    object_id: str = "",
+    link: str = "",
+    area_code: str = "",
+    now: datetime | None = None,
+) -> list[Notification]:
+    """The outbox rows ``notification_enqueue`` writes (not saved)."""
     now = now or timezone.now()
     rows: list[Notification] = []
     seen: set[str] = set()
@@ -115,11 +152,7 @@ def notification_enqueue(
                 dedupe_key=key,
             )
         )
-    if not rows:
-        return 0
-    with transaction.atomic():  # a savepoint inside the caller's transaction
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    return rows
 
 
 # --- reading ----------------------------------------------------------------------------

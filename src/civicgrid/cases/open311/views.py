@@ -28,9 +28,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from civicgrid.cases import apikeys
+from civicgrid.cases import apikeys, submissions
 from civicgrid.cases.enums import Channel
-from civicgrid.cases.models import AttributeDatatype, Case, Category, CategoryAttribute, IntakeRecord
+from civicgrid.cases.models import (
+    AttributeDatatype,
+    Case,
+    Category,
+    CategoryAttribute,
+    IntakeRecord,
+    SubmissionStatus,
+)
 from civicgrid.cases.open311 import documents
 from civicgrid.cases.open311.intake import intake_with_record
 from civicgrid.cases.open311.render import error_response, respond, w3c
@@ -131,6 +138,14 @@ def request_detail(request: HttpRequest, request_id: str, *, fmt: str) -> HttpRe
 @require_http_methods(["GET", "HEAD"])
 @open311_view
 def token_detail(request: HttpRequest, token: str, *, fmt: str) -> HttpResponse:
+    """A token from POST requests: its service_request_id once the case exists (the spec's
+    answer while it does not: the token alone). Hidden and non-public cases stay 404, and so
+    does a submission that failed."""
+    submission = submissions.submission_by_token(token)
+    if submission is not None and submission.case_id is None:
+        if submission.status == SubmissionStatus.FAILED:
+            raise Open311Error(404, _("token 不存在: %(t)s") % {"t": token})
+        return respond(fmt, "service_requests", [{"token": submission.token}])
     record = (
         IntakeRecord.objects.filter(token=token, case__is_hidden=False, case__category__is_public=True)
         .only("case_id", "token")
@@ -333,25 +348,51 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         **location,
     }
     key = request.headers.get("Idempotency-Key")
-    result = intake_with_record(
-        actor=None,
+    if not submissions.async_intake_enabled():
+        result = intake_with_record(
+            actor=None,
+            channel=Channel.OPEN311,
+            data=data,
+            idempotency_key=key,
+            api_key=api_key,
+            attributes=answers,
+            media_url=media_url,
+            with_token=True,
+        )
+        case = result.case
+        token = result.record.token if result.record is not None else None
+        synced = {"service_request_id": str(case.pk), "token": token, "service_notice": service_notice(case)}
+        return respond(fmt, "service_requests", [{**synced, "account_id": None}], status=201 if result.created else 200)
+    # Accepted now, made into a case moments later by the drainer (cases/submissions.py): the
+    # answer carries the spec's token (GET tokens/{token} gives the service_request_id once
+    # the case exists); a replayed key whose case exists also gets its service_request_id.
+    accepted = submissions.submission_accept(
         channel=Channel.OPEN311,
         data=data,
-        idempotency_key=key,
         api_key=api_key,
+        idempotency_key=key,
         attributes=answers,
         media_url=media_url,
-        with_token=True,
+        category=category,
     )
-    case = result.case
-    notice = service_notice(case)
-    token = result.record.token if result.record is not None else None
-    row = {"service_request_id": str(case.pk), "token": token, "service_notice": notice, "account_id": None}
-    return respond(fmt, "service_requests", [row], status=201 if result.created else 200)
+    submission = accepted.submission
+    row: dict[str, Any] = {}
+    if submission.case_id:
+        row["service_request_id"] = str(submission.case_id)
+    row.update(
+        token=submission.token,
+        service_notice=_notice(submissions.expected_close(submission, category)),
+        account_id=None,
+    )
+    return respond(fmt, "service_requests", [row], status=200 if submission.case_id else 202)
+
+
+def _notice(close_due: datetime | None) -> str:
+    if close_due is None:
+        return str(_("已受理"))
+    due = timezone.localtime(close_due).strftime("%Y-%m-%d %H:%M")
+    return str(_("已受理, 预计 %(due)s 前办结") % {"due": due})
 
 
 def service_notice(case: Case) -> str:
-    if case.close_due is None:
-        return str(_("已受理"))
-    due = timezone.localtime(case.close_due).strftime("%Y-%m-%d %H:%M")
-    return str(_("已受理, 预计 %(due)s 前办结") % {"due": due})
+    return _notice(case.close_due)

@@ -11,7 +11,8 @@ from django.test import Client
 
 from civicgrid.cases import apikeys
 from civicgrid.cases.enums import Channel
-from civicgrid.cases.models import Case, IntakeRecord
+from civicgrid.cases.models import Case, IntakeRecord, IntakeSubmission
+from civicgrid.cases.submissions import intake_drain
 from civicgrid.cases.tests.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -69,20 +70,29 @@ def test_without_a_key_every_post_is_a_new_case(client: Client, world: World) ->
 
 
 def test_api_key_client(client: Client, world: World) -> None:
-    key = apikeys.apikey_create(name="第三方", rate_per_minute=3).plaintext
+    key = apikeys.apikey_create(name="第三方", rate_per_minute=4).plaintext
     first = post(client, "/api/cases/", body(world), **{"X-Api-Key": key, "Idempotency-Key": "r1"})
-    assert first.status_code == 201, first.content
-    case = Case.objects.get(pk=first.json()["id"])
+    # Accepted, not yet a case: a token to follow it by.
+    assert first.status_code == 202, first.content
+    token = first.json()["token"]
+    assert first.json() == {"token": token, "status": "pending", "case_id": None, "tracking_code": None, "error": ""}
+    assert Case.objects.count() == 0
+    pending = post(client, "/api/cases/", body(world), **{"X-Api-Key": key, "Idempotency-Key": "r1"})
+    assert pending.status_code == 202 and pending.json()["token"] == token
+    assert intake_drain().created == 1
+    case = Case.objects.get()
     assert case.channel == Channel.API and case.created_by is None
     assert IntakeRecord.objects.get(case=case).api_key is not None
     again = post(client, "/api/cases/", body(world), **{"X-Api-Key": key, "Idempotency-Key": "r1"})
-    assert again.status_code == 200 and again.json()["id"] == case.pk
-    # Another key using the same Idempotency-Key gets its own case.
+    assert again.status_code == 200 and again.json()["case_id"] == case.pk and again.json()["token"] == token
+    assert again.json()["tracking_code"] == case.tracking_code
+    # Another key using the same Idempotency-Key gets its own submission.
     other = apikeys.apikey_create(name="另一家").plaintext
     third = post(client, "/api/cases/", body(world), **{"X-Api-Key": other, "Idempotency-Key": "r1"})
-    assert third.status_code == 201 and third.json()["id"] != case.pk
-    # The budget of 3 a minute is spent.
-    limited = post(client, "/api/cases/", body(world), **{"X-Api-Key": key})
+    assert third.status_code == 202 and third.json()["token"] != token
+    assert intake_drain().created == 1 and Case.objects.count() == 2
+    # The budget of 4 a minute is spent.
+    post(client, "/api/cases/", body(world), **{"X-Api-Key": key})
     limited = post(client, "/api/cases/", body(world), **{"X-Api-Key": key})
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
 
@@ -91,7 +101,7 @@ def test_api_key_cannot_claim_a_staff_channel(client: Client, world: World) -> N
     key = apikeys.apikey_create(name="第三方").plaintext
     response = post(client, "/api/cases/", body(world, channel="hotline"), **{"X-Api-Key": key})
     assert response.status_code == 403
-    assert Case.objects.count() == 0
+    assert Case.objects.count() == 0 and IntakeSubmission.objects.count() == 0
 
 
 def test_bad_api_key_is_403_and_none_is_401(client: Client, world: World) -> None:
@@ -140,4 +150,4 @@ def test_api_key_client_needs_no_csrf_token(world: World) -> None:
     strict = Client(enforce_csrf_checks=True)
     key = apikeys.apikey_create(name="外部系统").plaintext
     response = post(strict, "/api/cases/", body(world), **{"X-Api-Key": key, "Idempotency-Key": "csrf-1"})
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content

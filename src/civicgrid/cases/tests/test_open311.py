@@ -16,7 +16,9 @@ from django.utils import timezone
 from civicgrid.cases import apikeys, services
 from civicgrid.cases.enums import CaseStatus, Channel
 from civicgrid.cases.models import Case, Category, IntakeRecord
+from civicgrid.cases.open311.views import service_notice
 from civicgrid.cases.public import PUBLIC_CELL_M
+from civicgrid.cases.submissions import intake_drain
 from civicgrid.cases.tests.conftest import World
 from civicgrid.cases.tests.helpers import act
 from civicgrid.territory.lattice import Lattice, reference_latitude
@@ -169,18 +171,22 @@ def test_service_definition_404(client: Client, fmt: str, code: str) -> None:
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_post_creates_a_case(client: Client, world: World, key: str, fmt: str) -> None:
     response = post(client, fmt, key, world)
-    assert response.status_code == 201, response.content
+    # Accepted (202): the spec's token stands for the request until the case exists.
+    assert response.status_code == 202, response.content
     if fmt == "xml":
         root = xml(response)
         assert root.tag == "service_requests"
         request = root.find("request")
         assert request is not None
-        assert [c.tag for c in request] == ["service_request_id", "token", "service_notice", "account_id"]
+        assert [c.tag for c in request] == ["token", "service_notice", "account_id"]
         row = {c.tag: c.text for c in request}
     else:
         row = response.json()[0]
-        assert set(row) == {"service_request_id", "token", "service_notice", "account_id"}
-    case = Case.objects.get(pk=int(row["service_request_id"] or 0))
+        assert set(row) == {"token", "service_notice", "account_id"}
+    assert Case.objects.count() == 0
+    assert intake_drain().created == 1
+    case = Case.objects.get()
+    assert service_notice(case) == row["service_notice"]  # the deadline announced is the case's
     assert case.channel == Channel.OPEN311
     assert case.category.code == "BJ0102"
     assert case.grid_id == world.d.grids[0].pk
@@ -249,8 +255,9 @@ def test_post_list_and_datetime_attributes(client: Client, world: World, key: st
         "attribute[noise_time]": "2025-05-01T22:30:00+08:00",
     }
     response = client.post(f"{BASE}/requests.json", data)
-    assert response.status_code == 201, response.content
-    record = IntakeRecord.objects.get(case_id=int(response.json()[0]["service_request_id"]))
+    assert response.status_code == 202, response.content
+    intake_drain()
+    record = IntakeRecord.objects.get(token=response.json()[0]["token"])
     assert record.attributes == {"noise_kind": ["drill", "pile"], "noise_time": "2025-05-01T22:30:00+08:00"}
     data["attribute[noise_kind][]"] = ["drill", "jackhammer"]
     assert client.post(f"{BASE}/requests.json", data).status_code == 400
@@ -261,18 +268,20 @@ def test_post_list_and_datetime_attributes(client: Client, world: World, key: st
 
 def test_post_with_address_string_only_goes_to_the_manual_queue_later(client: Client, world: World, key: str) -> None:
     response = post(client, "json", key, world, lat=None, long=None, address_string="清泉街12号")
-    assert response.status_code == 201
+    assert response.status_code == 202
+    intake_drain()
     case = Case.objects.get()
     assert case.address == "清泉街12号" and case.lon is None and case.grid_id is None
 
 
 def test_post_rate_limit_is_429_with_the_error_array(client: Client, world: World) -> None:
     small = apikeys.apikey_create(name="限流", rate_per_minute=2).plaintext
-    assert post(client, "xml", small, world).status_code == 201
-    assert post(client, "xml", small, world).status_code == 201
+    assert post(client, "xml", small, world).status_code == 202
+    assert post(client, "xml", small, world).status_code == 202
     response = post(client, "xml", small, world)
     assert response.status_code == 429
     assert errors_of(response, "xml")[0]["code"] == "429"
+    intake_drain()
     assert Case.objects.count() == 2
 
 
@@ -281,8 +290,13 @@ def test_post_idempotency_key_header(client: Client, world: World, key: str) -> 
     data = {"api_key": key, "service_code": "BJ0201", "lat": lat, "long": lon, "description": "小广告"}
     one = client.post(f"{BASE}/requests.json", data, headers={"Idempotency-Key": "k-1"})
     two = client.post(f"{BASE}/requests.json", data, headers={"Idempotency-Key": "k-1"})
-    assert (one.status_code, two.status_code) == (201, 200)
-    assert one.json()[0]["service_request_id"] == two.json()[0]["service_request_id"]
+    assert (one.status_code, two.status_code) == (202, 202)
+    assert one.json()[0]["token"] == two.json()[0]["token"]
+    assert intake_drain().created == 1
+    three = client.post(f"{BASE}/requests.json", data, headers={"Idempotency-Key": "k-1"})
+    assert three.status_code == 200
+    assert three.json()[0]["service_request_id"] == str(Case.objects.get().pk)
+    assert three.json()[0]["token"] == one.json()[0]["token"]
     other = client.post(f"{BASE}/requests.json", {**data, "description": "别的"}, headers={"Idempotency-Key": "k-1"})
     assert other.status_code == 409
     assert errors_of(other, "json")[0]["code"] == "409"
@@ -446,6 +460,16 @@ def test_get_requests_returns_at_most_1000(client: Client, world: World, django_
 @pytest.mark.parametrize("fmt", ["xml", "json"])
 def test_token_lookup(client: Client, world: World, key: str, fmt: str) -> None:
     created = post(client, "json", key, world).json()[0]
+    # Before the case exists: the token alone (the spec: no service_request_id yet).
+    early = client.get(f"{BASE}/tokens/{created['token']}.{fmt}")
+    assert early.status_code == 200
+    if fmt == "xml":
+        request = xml(early).find("request")
+        assert request is not None and [c.tag for c in request] == ["token"]
+    else:
+        assert early.json() == [{"token": created["token"]}]
+    intake_drain()
+    created["service_request_id"] = str(Case.objects.get().pk)
     response = client.get(f"{BASE}/tokens/{created['token']}.{fmt}")
     assert response.status_code == 200
     if fmt == "xml":

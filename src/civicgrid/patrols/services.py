@@ -133,17 +133,41 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return None
 
 
-@transaction.atomic
 def patrol_upload_points(*, worker: Any, patrol_id: int, points: Sequence[dict[str, Any]]) -> UploadResult:
     """Store a batch of {"t", "lon", "lat", "acc"} points. The whole batch is refused (nothing
     stored) when it is too large or any point is impossible; the error lists the bad
-    indexes. Points already stored (same patrol and time) are ignored."""
+    indexes. Points already stored (same patrol and time) are ignored.
+
+    The batch is checked before the write transaction opens, so the write lock (SQLite's is
+    database-wide) is held only for the insert and the counter update."""
     limit = max_points()
     if len(points) > limit:
         raise PayloadTooLarge(
             _("一次最多上传 %(n)d 个轨迹点, 本次 %(m)d 个, 请分批上传") % {"n": limit, "m": len(points)}
         )
-    patrol = _own_patrol(worker, patrol_id)
+    checked = _own_patrol(worker, patrol_id, lock=False)
+    rows = _checked_points(checked, points)
+    with transaction.atomic():
+        patrol = _own_patrol(worker, patrol_id)
+        if patrol.ended_at != checked.ended_at:  # ended meanwhile: the time window moved
+            rows = _checked_points(patrol, points)
+        for row in rows:
+            row.patrol = patrol
+        before = patrol.point_count
+        TrackPoint.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        after = TrackPoint.objects.filter(patrol=patrol).count()
+        accepted = after - before
+        patrol.point_count = after
+        patrol.save(update_fields=["point_count", "updated_at"])
+        if accepted and patrol.status != PatrolStatus.ACTIVE:
+            # Points that arrive after the end (a phone back online) still count: re-evaluate.
+            _evaluate(patrol)
+            patrol.save()
+    return UploadResult(patrol, len(points), accepted, len(points) - accepted)
+
+
+def _checked_points(patrol: Patrol, points: Sequence[dict[str, Any]]) -> list[TrackPoint]:
+    """The batch as rows (one per millisecond), or a DomainError listing every bad index."""
     now = timezone.now()
     skew = dt.timedelta(seconds=_setting("PATROLS_CLOCK_SKEW_SECONDS", 120))
     earliest = patrol.started_at - skew
@@ -184,17 +208,7 @@ def patrol_upload_points(*, worker: Any, patrol_id: int, points: Sequence[dict[s
             code="bad_points",
             fields={"bad_indexes": sorted(bad_coordinates + bad_times), "coordinates": bad_coordinates, "t": bad_times},
         )
-    before = patrol.point_count
-    TrackPoint.objects.bulk_create(list(rows.values()), batch_size=2000, ignore_conflicts=True)
-    after = TrackPoint.objects.filter(patrol=patrol).count()
-    accepted = after - before
-    patrol.point_count = after
-    patrol.save(update_fields=["point_count", "updated_at"])
-    if accepted and patrol.status != PatrolStatus.ACTIVE:
-        # Points that arrive after the end (a phone back online) still count: re-evaluate.
-        _evaluate(patrol)
-        patrol.save()
-    return UploadResult(patrol, len(points), accepted, len(points) - accepted)
+    return list(rows.values())
 
 
 def _index_list(indexes: list[int], shown: int = 20) -> str:

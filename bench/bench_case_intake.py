@@ -2,6 +2,18 @@
 served by gunicorn (2 workers, gthread, 4 threads each: ``civicgrid serve``'s options) on
 127.0.0.1, on SQLite (WAL, a temp file) and on PostgreSQL (a throw-away cluster).
 
+API-key clients are accepted-then-processed (cases/submissions.py): the request validates and
+writes one submission row (202 + token); a drainer thread in each gunicorn worker (woken on
+each commit) turns submissions into cases in batches. Measured:
+
+- (a) **accepted submissions/s** through the HTTP API (the headline ratio against insert-one),
+  with the drainers running in the same workers at the same time;
+- (b) **end to end**: from the phase's first submission to its last case existing (drain
+  throughput, cases/s), the backlog left when the clients stop and how long it takes to
+  drain, and each submission's wait (created -> processed, p50/p99);
+- the **synchronous** intake as before (a second server started with
+  CIVICGRID_INTAKE_ASYNC=false, paired with its own insert-one rounds).
+
 Baselines on the SAME server (bench/case_intake_wsgi.py wraps the real WSGI app):
 
 - ``/bench/insert-one``: one 200-byte row in its own transaction (the commit limit);
@@ -11,17 +23,19 @@ The client: N threads, each with one keep-alive ``http.client`` connection, post
 intake payloads (a random point in the sample district, a grid-handled category, a phone
 number, a unique Idempotency-Key) for a fixed time; the baselines get the same body. Rounds
 are interleaved (empty, insert-one, intake) and the best round of each endpoint counts.
-Afterwards the database is checked: one case per 201 and a retried key returns the same case.
+Afterwards the database is checked: every 202 became exactly one case, and a retried key
+returns the same case.
 
-Where the time goes: for every phase the CPU time of the gunicorn processes, of the PostgreSQL
-server processes (the cluster's postmaster and its children) and of the client threads is
-read from /proc and divided by the requests answered, so the result says how many CPU
-milliseconds one request costs on each side (the machine has few cores: that, not the
-commit rate, bounds intake). The in-process check lists the SQL statements of one intake.
+Where the time goes: for every phase the CPU time of the gunicorn processes (drainers
+included), of the PostgreSQL server processes and of the client threads is read from /proc
+and divided by the requests answered. The in-process check lists the SQL statements of one
+accepted request, of one drained batch, and of one synchronous intake.
 
 PostgreSQL runs with durable commits (fsync, synchronous_commit and full_page_writes on, as a
 production server), unlike the test suite's throw-away settings. The embedded scheduler is off
-(it is not part of intake). Target: intake >= 0.5x the insert-one endpoint on both databases.
+(its other jobs are not part of intake); the drainer thread is switched on explicitly
+(CIVICGRID_INTAKE_DRAIN_THREAD=true). Target: intake >= 0.5x the insert-one endpoint on both
+databases.
 
     python bench/bench_case_intake.py [--quick]   (or: make bench BENCH_ARGS="case_intake --quick")
 """
@@ -133,6 +147,7 @@ def main(quick: bool) -> dict[str, Any]:
     base_env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{BENCH_DIR}"}
     base_env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
     base_env["CIVICGRID_EMBEDDED_SCHEDULER"] = "false"
+    base_env["CIVICGRID_INTAKE_DRAIN_THREAD"] = "true"
     figures: dict[str, Any] = {"workers": WORKERS, "threads_per_worker": THREADS, "connections": CONNECTIONS}
 
     # BENCH_INTAKE_DATABASES=postgresql (or sqlite) measures one database only.
@@ -230,9 +245,14 @@ def serve(port: int) -> None:
     BenchApplication(options).run()
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, *, synchronous: bool = False) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CIVICGRID_INTAKE_ASYNC": "false" if synchronous else "true",
+        "CIVICGRID_INTAKE_DRAIN_THREAD": "true",  # a drainer in each worker (the scheduler is off)
+    }
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)], stdout=subprocess.DEVNULL
+        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)], stdout=subprocess.DEVNULL, env=env
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -269,8 +289,9 @@ class Loader:
         self.categories = list(setup["categories"])
         self.bbox = tuple(setup["bbox"])
         self.run_id = uuid.uuid4().hex[:8]
-        self.created_ids: list[int] = []  # case ids answered with 201 (all phases)
-        self.sent_keys: list[tuple[str, bytes, int]] = []  # a few (key, body, case id) for the replay check
+        self.created_ids: list[int] = []  # case ids answered with 201 (synchronous phases)
+        self.tokens: list[str] = []  # submission tokens answered with 202 (accepted phases)
+        self.sent_keys: list[tuple[str, bytes, str]] = []  # a few (key, body, token) for the replay check
         self.extra_created = 0
         self._lock = threading.Lock()
 
@@ -298,7 +319,8 @@ class Loader:
         path, method, expected = {
             "empty": ("/bench/empty", "POST", 200),
             "insert_one": ("/bench/insert-one", "POST", 201),
-            "intake": ("/api/cases/", "POST", 201),
+            "intake": ("/api/cases/", "POST", 202),
+            "intake_sync": ("/api/cases/", "POST", 201),
         }[endpoint]
         results: list[tuple[list[float], int, dict[int, int]]] = []
         start_gate = threading.Barrier(CONNECTIONS + 1)
@@ -333,11 +355,14 @@ class Loader:
                 if status != expected:
                     errors += 1
                 elif endpoint == "intake":
-                    case_id = int(json.loads(data)["id"])
+                    token = str(json.loads(data)["token"])
                     with self._lock:
-                        self.created_ids.append(case_id)
+                        self.tokens.append(token)
                         if len(self.sent_keys) < 5 and i % 50 == 1:
-                            self.sent_keys.append((key, body, case_id))
+                            self.sent_keys.append((key, body, token))
+                elif endpoint == "intake_sync":
+                    with self._lock:
+                        self.created_ids.append(int(json.loads(data)["id"]))
             conn.close()
             with self._lock:
                 results.append((latencies, errors, statuses))
@@ -367,6 +392,7 @@ class Loader:
             after = cpu_used[name]
             cpu_ms[name] = round((after - before) * 1000 / max(ok, 1), 3) if before is not None and after else None
         return {
+            "phase": phase,
             "requests": len(latencies),
             "ok": ok,
             "errors": sum(e for _lat, e, _s in results),
@@ -386,76 +412,170 @@ class Loader:
         }
 
     def api_key_only_status(self) -> int:
-        """What a client sending only X-Api-Key (no session, no CSRF cookie) gets: 201 (it was a
+        """What a client sending only X-Api-Key (no session, no CSRF cookie) gets: 202 (it was a
         403 until cases/api.py tried the API key before the session check)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             headers = {**self.headers(), "Idempotency-Key": f"bench-{self.run_id}-key-only"}
             conn.request("POST", "/api/cases/", body=self.body(random.Random(2)), headers=headers)
             resp = conn.getresponse()
-            resp.read()
-            if resp.status == 201:
-                self.extra_created += 1
+            data = resp.read()
+            if resp.status == 202:
+                self.tokens.append(str(json.loads(data)["token"]))
             return resp.status
         finally:
             conn.close()
 
     def replay_check(self) -> bool:
-        """Each sampled key, posted again with the same body: 200 and the same case id."""
+        """Each sampled key, posted again with the same body once drained: 200, the same token
+        and the case its submission became."""
+        from civicgrid.cases.models import IntakeSubmission
+
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            for key, body, case_id in self.sent_keys:
+            for key, body, token in self.sent_keys:
                 headers = {**self.headers(), "Idempotency-Key": key}
                 conn.request("POST", "/api/cases/", body=body, headers=headers)
                 resp = conn.getresponse()
                 data = json.loads(resp.read())
-                if resp.status != 200 or int(data["id"]) != case_id:
+                case_id = IntakeSubmission.objects.filter(token=token).values_list("case_id", flat=True).first()
+                if resp.status != 200 or data["token"] != token or case_id is None or data["case_id"] != case_id:
                     return False
         finally:
             conn.close()
         return bool(self.sent_keys)
 
 
-def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
-    """One intake in-process (Django's test client, no HTTP, no concurrency): its SQL
-    statements (listed, abbreviated) and its median wall and CPU time over 20 calls: the
-    per-case cost without the server. (On PostgreSQL the driver's BEGIN/COMMIT do not pass
-    through the execute wrapper; on SQLite BEGIN IMMEDIATE does.)"""
+def pending_count() -> int:
+    from civicgrid.cases.models import IntakeSubmission, SubmissionStatus
+
+    return IntakeSubmission.objects.filter(status=SubmissionStatus.PENDING).count()
+
+
+def wait_drained(cpu_pids: dict[str, int | None] | None = None, timeout: float = 900.0) -> dict[str, Any]:
+    """Wait until no submission is pending; the time it took, the backlog at the start and the
+    CPU the server (and database) spent meanwhile."""
+    pids = cpu_pids or {}
+    before = {name: tree_cpu(pid) for name, pid in pids.items()}
+    backlog = pending_count()
+    t0 = time.perf_counter()
+    while pending_count():
+        if time.perf_counter() - t0 > timeout:
+            raise RuntimeError(f"submissions still pending after {timeout} s")
+        time.sleep(0.05)
+    seconds = time.perf_counter() - t0
+    cpu = {}
+    for name, b in before.items():
+        after = tree_cpu(pids[name])
+        cpu[name] = round(after - b, 2) if b is not None and after is not None else None
+    return {"backlog": backlog, "seconds": round(seconds, 2), "cpu_seconds": cpu}
+
+
+def end_to_end(phase: str) -> dict[str, Any]:
+    """The phase's submissions, from the first one's acceptance to the last case's creation."""
+    from civicgrid.cases.models import IntakeSubmission, SubmissionStatus
+
+    rows = list(
+        IntakeSubmission.objects.filter(idempotency_key__contains=f"-{phase}-").values_list(
+            "status", "created_at", "processed_at"
+        )
+    )
+    done = [(c, p) for st, c, p in rows if st == SubmissionStatus.PROCESSED and p is not None]
+    if not done:
+        return {"submissions": len(rows), "processed": 0}
+    first = min(c for c, _p in done)
+    last = max(p for _c, p in done)
+    waits = sorted((p - c).total_seconds() for c, p in done)
+    span = max((last - first).total_seconds(), 1e-9)
+    return {
+        "submissions": len(rows),
+        "processed": len(done),
+        "first_accepted_to_last_case_s": round(span, 2),
+        "cases_per_s": round(len(done) / span, 1),
+        "wait_p50_ms": round(waits[len(waits) // 2] * 1000, 1),
+        "wait_p99_ms": round(waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1000, 1),
+        "wait_max_ms": round(waits[-1] * 1000, 1),
+    }
+
+
+def _timed(fn: Callable[[], Any], counter: StatementCounter | None = None) -> tuple[float, float]:
     from django.db import connection
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    if counter is not None:
+        with connection.execute_wrapper(counter):
+            fn()
+    else:
+        fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
+    """In-process (Django's test client, no HTTP, no concurrency): the SQL statements (listed,
+    abbreviated) and the median wall and CPU time of one ACCEPTED request, of one drained batch
+    of 200 (per case), and of one SYNCHRONOUS intake (CASES_INTAKE_ASYNC off). (On PostgreSQL
+    the driver's BEGIN/COMMIT do not pass through the execute wrapper; on SQLite BEGIN
+    IMMEDIATE does.)"""
     from django.test import Client
+    from django.test.utils import override_settings
+
+    from civicgrid.cases.submissions import intake_drain
 
     loader = Loader(0, setup)
     rng = random.Random(1)
     client = Client()
 
-    def post(key: str) -> None:
+    def post(key: str, expected: int) -> None:
         resp = client.post(
             "/api/cases/",
             data=loader.body(rng),
             content_type="application/json",
             headers={"X-Api-Key": setup["api_key"], "Idempotency-Key": key},
         )
-        assert resp.status_code == 201, resp.content
+        assert resp.status_code == expected, resp.content
 
-    post("bench-in-process-warm")
+    figures: dict[str, Any] = {}
+    # One accepted request.
+    post("bench-in-process-warm", 202)
     counter = StatementCounter()
-    with connection.execute_wrapper(counter):
-        post("bench-in-process-0")
-    times, cpu = [], []
-    for i in range(1, 21):
-        t0, c0 = time.perf_counter(), time.process_time()
-        post(f"bench-in-process-{i}")
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return {
+    _timed(lambda: post("bench-in-process-0", 202), counter)
+    times = [_timed(lambda i=i: post(f"bench-in-process-{i}", 202)) for i in range(1, 21)]
+    figures["accept"] = {
         "sql_statements": counter.count,
         "statements": counter.statements,
-        "ms_median": round(statistics.median(times) * 1000, 2),
-        "cpu_ms_median": round(statistics.median(cpu) * 1000, 2),
+        "ms_median": round(statistics.median(t for t, _c in times) * 1000, 2),
+        "cpu_ms_median": round(statistics.median(c for _t, c in times) * 1000, 2),
     }
+    intake_drain()
+    # One drained batch of 200.
+    for i in range(200):
+        post(f"bench-in-process-batch-{i}", 202)
+    counter = StatementCounter()
+    wall, cpu = _timed(intake_drain, counter)
+    figures["drain_batch_200"] = {
+        "sql_statements": counter.count,
+        "statements": counter.statements,
+        "ms": round(wall * 1000, 1),
+        "cpu_ms": round(cpu * 1000, 1),
+        "cpu_ms_per_case": round(cpu * 1000 / 200, 3),
+    }
+    # One synchronous intake (the path staff sessions use, and API keys with async off).
+    with override_settings(CASES_INTAKE_ASYNC=False):
+        post("bench-in-process-sync-warm", 201)
+        counter = StatementCounter()
+        _timed(lambda: post("bench-in-process-sync-0", 201), counter)
+        times = [_timed(lambda i=i: post(f"bench-in-process-sync-{i}", 201)) for i in range(1, 21)]
+    figures["synchronous"] = {
+        "sql_statements": counter.count,
+        "statements": counter.statements,
+        "ms_median": round(statistics.median(t for t, _c in times) * 1000, 2),
+        "cpu_ms_median": round(statistics.median(c for _t, c in times) * 1000, 2),
+    }
+    return figures
 
 
 def child(db: str, quick: bool) -> dict[str, Any]:
+    os.environ["CIVICGRID_INTAKE_DRAIN_THREAD"] = "false"  # this process drains explicitly
     setup = prepare()
     warmup, seconds, rounds = (1.0, 4.0, 1) if quick else (2.0, 12.0, 3)
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -467,67 +587,121 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     connections.close_all()
     loader = Loader(port, setup)
     best: dict[str, dict[str, Any]] = {}
+    intake_rounds: list[dict[str, Any]] = []
+
+    def keep(endpoint: str, measured: dict[str, Any], r: int) -> None:
+        measured["round"] = r + 1
+        errors_so_far = best.get(endpoint, {}).get("errors_all_rounds", 0) + measured["errors"]
+        if endpoint not in best or measured["per_s"] > best[endpoint]["per_s"]:
+            best[endpoint] = measured
+        best[endpoint]["errors_all_rounds"] = errors_so_far
+
     try:
         for r in range(rounds):
             for endpoint in ("empty", "insert_one", "intake"):
                 loader.run(endpoint, warmup, f"w{r}")
+                if endpoint == "intake":
+                    wait_drained()
                 measured = loader.run(endpoint, seconds, f"m{r}", cpu_pids)
-                measured["round"] = r + 1
-                errors_so_far = best.get(endpoint, {}).get("errors_all_rounds", 0) + measured["errors"]
-                if endpoint not in best or measured["per_s"] > best[endpoint]["per_s"]:
-                    best[endpoint] = measured
-                best[endpoint]["errors_all_rounds"] = errors_so_far
+                if endpoint == "intake":
+                    measured["drain_after_clients_stopped"] = wait_drained(cpu_pids)
+                    measured["end_to_end"] = end_to_end(f"m{r}")
+                    intake_rounds.append(measured)
+                keep(endpoint, measured, r)
         replay_ok = loader.replay_check()
         api_key_only = loader.api_key_only_status()
+        wait_drained()
     finally:
         stop_server(server)
+    # The synchronous path on a second server (CIVICGRID_INTAKE_ASYNC=false), paired with its
+    # own insert-one rounds.
+    sync_port = free_port()
+    sync_server = start_server(sync_port, synchronous=True)
+    sync_pids = {"server": sync_server.pid, "database": cpu_pids["database"]}
+    sync_loader = Loader(sync_port, setup)
+    sync_loader.run_id = loader.run_id + "s"
+    sync_best: dict[str, dict[str, Any]] = {}
+    try:
+        for r in range(1 if quick else 2):
+            for endpoint in ("insert_one", "intake_sync"):
+                sync_loader.run(endpoint, warmup, f"sw{r}")
+                measured = sync_loader.run(endpoint, seconds, f"sm{r}", sync_pids)
+                measured["round"] = r + 1
+                if endpoint not in sync_best or measured["per_s"] > sync_best[endpoint]["per_s"]:
+                    sync_best[endpoint] = measured
+    finally:
+        stop_server(sync_server)
 
     from case_intake_wsgi import bench_row_count
 
-    from civicgrid.cases.models import Case, IntakeRecord
+    from civicgrid.cases.models import Case, IntakeRecord, IntakeSubmission, SubmissionStatus
 
+    accepted = set(loader.tokens)
+    processed = IntakeSubmission.objects.filter(token__in=list(accepted), status=SubmissionStatus.PROCESSED)
+    processed_cases = set(processed.exclude(case__isnull=True).values_list("case_id", flat=True))
+    sync_created = len(sync_loader.created_ids)
     cases = Case.objects.count()
     records = IntakeRecord.objects.count()
-    distinct_created = len(set(loader.created_ids))
-    answered = len(loader.created_ids) + loader.extra_created
-    consistent = cases == answered == records and distinct_created == len(loader.created_ids)
+    consistent = (
+        len(accepted) == len(loader.tokens)
+        and processed.count() == len(accepted) == len(processed_cases)
+        and cases == len(accepted) + sync_created == records
+        and len(set(sync_loader.created_ids)) == sync_created
+        and IntakeSubmission.objects.exclude(status=SubmissionStatus.PROCESSED).count() == 0
+    )
     in_process = in_process_intake(setup)
-    queries = in_process["sql_statements"]
     rows = bench_row_count()
 
     intake, insert, empty = best["intake"], best["insert_one"], best["empty"]
+    sync_intake, sync_insert = sync_best["intake_sync"], sync_best["insert_one"]
     errors = sum(b["errors_all_rounds"] for b in best.values())
+    e2e = intake["end_to_end"]
     figures = {
         "measure_seconds": seconds,
         "rounds": rounds,
         "empty": empty,
         "insert_one": insert,
         "intake": intake,
+        "intake_rounds": intake_rounds,
         "intake_vs_insert_one": round(intake["per_s"] / insert["per_s"], 3),
         "intake_vs_empty": round(intake["per_s"] / empty["per_s"], 3),
         "insert_one_vs_empty": round(insert["per_s"] / empty["per_s"], 3),
+        "end_to_end_cases_per_s": e2e.get("cases_per_s"),
+        "end_to_end_vs_insert_one": round((e2e.get("cases_per_s") or 0) / insert["per_s"], 3),
+        "synchronous": {
+            "insert_one": sync_insert,
+            "intake": sync_intake,
+            "intake_vs_insert_one": round(sync_intake["per_s"] / sync_insert["per_s"], 3),
+        },
         "target_ratio": TARGET_RATIO,
         "errors": errors,
         "cases_in_db": cases,
-        "cases_answered_201": len(loader.created_ids),
+        "submissions_accepted_202": len(loader.tokens),
+        "cases_answered_201_synchronous": sync_created,
         "cases_consistent": consistent,
         "idempotent_replay_ok": replay_ok,
         "api_key_only_status": api_key_only,
         "bench_rows": rows,
-        "queries_per_intake": queries,
-        "statements_per_intake": in_process["statements"],
-        "in_process_ms_per_intake": in_process["ms_median"],
-        "in_process_cpu_ms_per_intake": in_process["cpu_ms_median"],
+        "in_process": in_process,
         "load_average_before": load_before,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     label = {"sqlite": "SQLite (WAL)", "postgresql": "PostgreSQL"}[db]
     print(
-        f"{label}: intake {intake['per_s']:.0f} cases/s (p50 {intake['p50_ms']} ms, p99 {intake['p99_ms']} ms) "
-        f"vs insert-one {insert['per_s']:.0f}/s (p50 {insert['p50_ms']} ms) -> {figures['intake_vs_insert_one']:.2f}x "
-        f"(target >= {TARGET_RATIO}x); vs empty {empty['per_s']:.0f}/s -> {figures['intake_vs_empty']:.2f}x; "
-        f"errors {errors}; in-process {in_process['ms_median']} ms ({in_process['cpu_ms_median']} ms CPU) and "
-        f"{queries} SQL statements per intake; CPU ms per intake: {intake['cpu_ms_per_request']}; "
+        f"{label}: accepted {intake['per_s']:.0f} submissions/s (p50 {intake['p50_ms']} ms, p99 {intake['p99_ms']} ms) "
+        f"vs insert-one {insert['per_s']:.0f}/s -> {figures['intake_vs_insert_one']:.2f}x (target >= {TARGET_RATIO}x); "
+        f"end to end {e2e.get('cases_per_s')} cases/s -> {figures['end_to_end_vs_insert_one']:.2f}x "
+        f"(wait p50 {e2e.get('wait_p50_ms')} ms, p99 {e2e.get('wait_p99_ms')} ms; backlog "
+        f"{intake['drain_after_clients_stopped']['backlog']} drained in "
+        f"{intake['drain_after_clients_stopped']['seconds']} s); synchronous {sync_intake['per_s']:.0f} cases/s vs "
+        f"insert-one {sync_insert['per_s']:.0f}/s -> {figures['synchronous']['intake_vs_insert_one']:.3f}x; "
+        f"errors {errors}; statements: accept {in_process['accept']['sql_statements']}, batch of 200 "
+        f"{in_process['drain_batch_200']['sql_statements']}, "
+        f"synchronous {in_process['synchronous']['sql_statements']}; "
+        f"CPU ms: accept {in_process['accept']['cpu_ms_median']}, per drained case "
+        f"{in_process['drain_batch_200']['cpu_ms_per_case']}, "
+        f"synchronous {in_process['synchronous']['cpu_ms_median']}; "
+        f"CPU ms per accepted request over HTTP (drainers included): {intake['cpu_ms_per_request']}; "
         f"db consistent {consistent}, replay ok {replay_ok}, X-Api-Key alone -> {api_key_only}",
         flush=True,
     )

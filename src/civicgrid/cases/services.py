@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import AuditEntry, audit_record_many
 from civicgrid.cases import routing, signals, workflow
+from civicgrid.cases.bulk import insert_rows
 from civicgrid.cases.enums import (
     ASSIGNED_STATUSES,
     CaseAction,
@@ -55,6 +57,8 @@ DESCRIPTION_MAX = 2000
 ADDRESS_MAX = 200
 NOTE_MAX = 2000
 IDEMPOTENCY_KEY_MAX = 64
+CHANNELS = frozenset(Channel.values)  # (``Enum.values`` builds a new list on every use)
+PRIORITIES = frozenset(Priority.values)
 # Channels a member of the public or a machine may use without a staff account.
 PUBLIC_CHANNELS = frozenset({Channel.RESIDENT_WEB, Channel.OPEN311, Channel.CAMERA, Channel.API})
 
@@ -423,7 +427,7 @@ def intake_validate(*, data: Mapping[str, Any], category: Category | None = None
     elif not category.is_active:
         raise ValidationError({"category": _("该案件类别已停用")})
     priority = str(data.get("priority") or category.priority)
-    if priority not in Priority.values:
+    if priority not in PRIORITIES:
         raise ValidationError({"priority": _("未知的优先级")})
     lon, lat = _coordinates(data)
     return IntakeFields(
@@ -539,7 +543,8 @@ def _intake_build(
         )
     ]
     if register is None:
-        register = channel in _setting("CASES_AUTO_REGISTER_CHANNELS", Channel.values)
+        auto = _setting("CASES_AUTO_REGISTER_CHANNELS", None)
+        register = channel in (auto if auto is not None else CHANNELS)
     if register:
         registrar = actor if _is_user(actor) and workflow.may_take(actor, case, CaseAction.REGISTER) else SYSTEM_ACTOR
         steps.append(_intake_step(case, actor=registrar, action=CaseAction.REGISTER, now=now))
@@ -590,6 +595,32 @@ def submission_fields(submission: IntakeSubmission, category: Category) -> Intak
         lon=p.get("lon"),
         lat=p.get("lat"),
     )
+
+
+def _mark_processed(pairs: list[tuple[int, int]], *, now: datetime, claim_token: str | None) -> int:
+    """Mark (submission id, case id) pairs processed in ONE statement, only while they are
+    pending (and still claimed by ``claim_token``); returns the rows updated. Raw SQL: the
+    ORM's bulk_update builds a CASE expression per row and costs more than the rest of the
+    batch's writes."""
+    from civicgrid.cases.models import IntakeSubmission, SubmissionStatus
+
+    if not pairs:
+        return 0
+    table = connection.ops.quote_name(IntakeSubmission._meta.db_table)
+    cases = " ".join(["WHEN %s THEN %s"] * len(pairs))
+    ids = ", ".join(["%s"] * len(pairs))
+    guard, tail = ("", []) if claim_token is None else (" AND claim_token = %s", [claim_token])
+    sql = (
+        f"UPDATE {table} SET status = %s, error = '', lease_until = NULL, processed_at = %s, "  # noqa: S608
+        f"case_id = CASE id {cases} END WHERE id IN ({ids}) AND status = %s{guard}"
+    )
+    params: list[Any] = [SubmissionStatus.PROCESSED, connection.ops.adapt_datetimefield_value(now)]
+    params += [x for pair in pairs for x in pair]
+    params += [sid for sid, _cid in pairs]
+    params += [SubmissionStatus.PENDING, *tail]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
 
 
 def case_intake_batch(
@@ -652,7 +683,8 @@ def case_intake_batch(
             if district_code is None:
                 district_code = _district_code()
             area_code = district_code
-        with translation.override(sub.payload.get("language") or settings.LANGUAGE_CODE):
+        language = sub.payload.get("language") or settings.LANGUAGE_CODE
+        with translation.override(language) if language != translation.get_language() else nullcontext():
             case, steps = _intake_build(
                 submission_fields(sub, category),
                 actor=None,
@@ -674,8 +706,9 @@ def case_intake_batch(
         planned.append((sub, case, steps))
 
     with transaction.atomic():
-        cases = Case.objects.bulk_create([case for _sub, case, _steps in planned])
-        CaseEvent.objects.bulk_create([event for _sub, _case, steps in planned for event, _entry in steps])
+        cases = [case for _sub, case, _steps in planned]
+        insert_rows(cases)
+        insert_rows([event for _sub, _case, steps in planned for event, _entry in steps])
         items = [(case, event) for _sub, case, steps in planned for event, _entry in steps]
         signals.case_events_recorded.send(sender=Case, items=items)
         announced = [
@@ -695,7 +728,7 @@ def case_intake_batch(
                 signals.case_transitioned.send(sender=Case, **kwargs)
 
         transaction.on_commit(transitioned)
-        IntakeRecord.objects.bulk_create(
+        insert_rows(
             [
                 IntakeRecord(
                     case=case,
@@ -709,8 +742,19 @@ def case_intake_batch(
                 for sub, case, _steps in planned
             ]
         )
-        marked: list[IntakeSubmission] = []
-        for sub, case in [(p[0], p[1]) for p in planned] + outcome.linked:
+        done = [(p[0], p[1]) for p in planned] + outcome.linked
+        updated = _mark_processed([(sub.pk, case.pk) for sub, case in done], now=now, claim_token=claim_token)
+        pending = IntakeSubmission.objects.filter(status=SubmissionStatus.PENDING)
+        if claim_token is not None:
+            pending = pending.filter(claim_token=claim_token)
+        for sub, reason in outcome.failed:
+            updated += pending.filter(pk=sub.pk).update(
+                status=SubmissionStatus.FAILED, error=reason[:2000], processed_at=now, lease_until=None
+            )
+        expected = len(done) + len(outcome.failed)
+        if updated != expected:
+            raise LostClaim(f"{expected - updated} of {expected} submissions are no longer claimed")
+        for sub, case in done:
             sub.status, sub.case, sub.error, sub.processed_at, sub.lease_until = (
                 SubmissionStatus.PROCESSED,
                 case,
@@ -718,16 +762,8 @@ def case_intake_batch(
                 now,
                 None,
             )
-            marked.append(sub)
         for sub, reason in outcome.failed:
             sub.status, sub.error, sub.processed_at, sub.lease_until = SubmissionStatus.FAILED, reason, now, None
-            marked.append(sub)
-        pending = IntakeSubmission.objects.filter(status=SubmissionStatus.PENDING)
-        if claim_token is not None:
-            pending = pending.filter(claim_token=claim_token)
-        updated = pending.bulk_update(marked, ["status", "case", "error", "processed_at", "lease_until"])
-        if updated != len(marked):
-            raise LostClaim(f"{len(marked) - updated} of {len(marked)} submissions are no longer claimed")
         audit_record_many([entry for _sub, _case, steps in planned for _event, entry in steps])
     outcome.created = [(sub, case) for (sub, _c, _s), case in zip(planned, cases, strict=True)]
     return outcome

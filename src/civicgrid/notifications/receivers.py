@@ -46,6 +46,9 @@ NEW_OWNER_ACTIONS = frozenset({A.DISPATCH, A.ESCALATE, A.REOPEN, A.TRANSFER})
 BACK_TO_DISPATCHER = frozenset({A.RETURN_TO_DISPATCHER, A.REFUSE_TRANSFER})
 DEADLINE_EVENTS = frozenset({A.DEADLINE_WARNING, A.DEADLINE_OVERDUE})
 RESIDENT_STATUSES = frozenset({S.CLOSED, S.NOT_ACCEPTED})
+# The (lazy) labels by value, built once: ``Enum.values`` builds a new list on every use.
+STATUS_LABELS: dict[str, Any] = {member.value: member.label for member in S}
+ACTION_LABELS: dict[str, Any] = {member.value: member.label for member in A}
 
 
 def connect() -> None:
@@ -173,8 +176,8 @@ def _messages(
         "link": link,
         "area_code": case.area_code,
     }
-    status_label = str(S(to_status).label) if to_status in S.values else to_status
-    action_label = str(A(action).label) if action in A.values else action
+    status_label = str(STATUS_LABELS[to_status]) if to_status in STATUS_LABELS else to_status
+    action_label = str(ACTION_LABELS[action]) if action in ACTION_LABELS else action
     rows: list[Notification] = []
 
     # 1. The new owner.

@@ -1,0 +1,107 @@
+"""A lean multi-row INSERT for the hot paths of machine intake (one accepted submission, the
+rows of a drained batch).
+
+``insert_rows(objs)`` writes new model instances like ``QuerySet.bulk_create`` does for plain
+values (``pre_save`` with ``add=True``, so ``auto_now`` fields are set; ``get_db_prep_save`` for
+dates and JSON; foreign keys taken from their saved related objects; primary keys read back
+with ``RETURNING``, in order, as Django reads them), but without the ORM's SQL compiler, which
+costs more than the database does for these statements. It does not handle expressions,
+conflicts or multi-table inheritance: callers pass plain new instances of one concrete model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, models
+
+# Fields whose plain Python values (str, int, float, bool, None) the drivers take as they are.
+_PLAIN_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "FloatField",
+        "ForeignKey",
+        "IntegerField",
+        "OneToOneField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SlugField",
+        "SmallIntegerField",
+        "TextField",
+        "URLField",
+    }
+)
+_PLAIN_VALUES = (str, int, float, bool)
+
+
+def _preparer(field: models.Field[Any, Any]) -> Any:
+    """How to turn one field's value into a query parameter (decided once per field)."""
+    kind = field.get_internal_type()
+    if kind in _PLAIN_TYPES:
+
+        def plain(obj: models.Model) -> Any:
+            value = field.pre_save(obj, True)
+            if value is None or type(value) in _PLAIN_VALUES:
+                return value
+            # An enum member (TextChoices / IntegerChoices) is sent as its plain value.
+            if isinstance(value, str):
+                return str(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return int(value)
+            return field.get_db_prep_save(value, connection)
+
+        return plain
+    if kind == "DateTimeField":
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def moment(obj: models.Model) -> Any:
+            value = field.pre_save(obj, True)
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                return adapt(value)
+            return field.get_db_prep_save(value, connection)
+
+        return moment
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+
+def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None:
+    """INSERT ``objs`` (new instances of one model) in as few statements as the database's
+    parameter limit allows; with ``returning``, set their primary keys from the database."""
+    if not objs:
+        return
+    model = type(objs[0])
+    opts = model._meta
+    pk = opts.pk
+    assert pk is not None
+    with_pk = getattr(objs[0], pk.attname) is not None
+    fields = [f for f in opts.concrete_fields if with_pk or f is not pk]
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
+    preparers = [_preparer(f) for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    limit = connection.features.max_query_params or 65535
+    per_statement = max(1, limit // len(fields))
+    read_back = returning and not with_pk
+    suffix = f" RETURNING {quote(str(pk.column))}" if read_back else ""
+    table = quote(opts.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), per_statement):
+            chunk = objs[start : start + per_statement]
+            params = [prepare(obj) for obj in chunk for prepare in preparers]
+            values = ", ".join([row_sql] * len(chunk))
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values}{suffix}", params)  # noqa: S608
+            if read_back:
+                for obj, row in zip(chunk, cursor.fetchall(), strict=True):
+                    setattr(obj, pk.attname, row[0])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias

@@ -72,11 +72,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _process_cpu(pid: int) -> float:
-    """utime + stime of one process (all its threads), in seconds."""
+    """utime + stime of one process (all its threads) plus cutime + cstime (its children that
+    exited and were reaped: a PostgreSQL backend whose connection closed), in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; fields[0] is the state
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / CLK_TCK
 
 
 def _children(pid: int) -> list[int]:

@@ -31,6 +31,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,9 +172,11 @@ def submission_accept(
         created_at=now,
     )
     try:
-        with transaction.atomic():
+        # One INSERT is one transaction: in autocommit it needs no BEGIN/COMMIT of its own
+        # (inside a caller's transaction, a savepoint keeps a refused INSERT from spoiling it).
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
             insert_rows([submission])
-            transaction.on_commit(wake_drainer)
+        transaction.on_commit(wake_drainer)
     except IntegrityError:
         earlier = _by_key(key) if key is not None else None
         if earlier is None:
@@ -246,6 +249,8 @@ def claim(limit: int, *, now: datetime | None = None) -> tuple[str, list[IntakeS
     lease, one more attempt. Returns (token, rows)."""
     now = now or timezone.now()
     token = secrets.token_hex(8)
+    if not IntakeSubmission.objects.filter(_due_q(now)).exists():
+        return token, []  # idle: no write transaction (SQLite's write lock) for nothing
     with transaction.atomic():
         qs = IntakeSubmission.objects.filter(_due_q(now)).order_by("available_at", "id")
         if connection.features.has_select_for_update_skip_locked:

@@ -21,9 +21,16 @@ def schema(client: Client) -> dict[str, Any]:
     return body
 
 
-# Operations a resident uses without an account, each guarded by a secret of its own
-# (the case's unguessable tracking code). Anything else must authenticate.
-PUBLIC_OPERATIONS = {("post", "/api/notifications/track")}
+# Operations without an account: a resident's, guarded by a secret of its own (the case's
+# unguessable tracking code), and the transparency page's open data (public categories only,
+# generalised, no personal data: dashboards/public.py). Anything else must authenticate.
+PUBLIC_OPERATIONS = {
+    ("post", "/api/notifications/track"),
+    ("get", "/api/dashboards/open/summary"),
+    ("get", "/api/dashboards/open/map"),
+    ("get", "/api/dashboards/open/cases"),
+    ("get", "/api/dashboards/open/geojson"),
+}
 
 
 def operations(schema: dict[str, Any]) -> Any:

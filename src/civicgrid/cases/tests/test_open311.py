@@ -334,6 +334,7 @@ def test_get_request_by_id_has_every_element(client: Client, world: World, fmt: 
     # The location is generalised to the centre of its public 200 m cell (as on /open/): near
     # the reported point, never the point itself; the address is never published.
     lattice = Lattice(PUBLIC_CELL_M, reference_latitude(world.d.district))
+    assert case.lon is not None and case.lat is not None
     assert (float(row["long"]), float(row["lat"])) == pytest.approx(lattice.snap(case.lon, case.lat))
     assert (float(row["long"]), float(row["lat"])) != (case.lon, case.lat)
     assert abs(float(row["lat"]) - case.lat) < 0.002 and abs(float(row["long"]) - case.lon) < 0.003

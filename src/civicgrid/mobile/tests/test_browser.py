@@ -167,10 +167,11 @@ def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, distr
     page.goto(f"{page.base_url}/m/")
     assert page.get_attribute("body", "data-cached") == "1"
     assert page.is_visible("#offline-banner")
-    assert "待同步: 签收" in (page.text_content(f"li[data-case='{first.pk}']") or "")
-    assert "待同步: 签收" in (page.text_content(f"li[data-case='{second.pk}']") or "")
+    # The queue is read from IndexedDB after the page loads: wait for it to be shown.
+    for case in (first, second):
+        page.wait_for_selector(f"li[data-case='{case.pk}']:has-text('待同步: 签收')")
     page.reload()
-    assert "待同步 2" in (page.text_content("#sync-status") or "")  # nothing queued is lost
+    page.wait_for_selector("#sync-status:has-text('待同步 2')")  # nothing queued is lost
 
     # Meanwhile the command centre sends the second case to the community worker.
     second.refresh_from_db()

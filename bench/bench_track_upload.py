@@ -27,7 +27,6 @@ import os
 import queue
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,14 +45,9 @@ CSRF_TOKEN = "c" * 32
 
 
 def _run_child(db: str, quick: bool, env: dict[str, str]) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", db] + (["--quick"] if quick else [])
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    lines = proc.stdout.strip().splitlines()
-    for line in lines[:-1]:
-        print(line, flush=True)
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"bench_track_upload child ({db}) failed ({proc.returncode}): {proc.stderr[-3000:]}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    from pgchild import run_child
+
+    return run_child(__file__, ["--child", db] + (["--quick"] if quick else []), env)
 
 
 def main(quick: bool) -> dict[str, Any]:

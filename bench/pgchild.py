@@ -30,16 +30,22 @@ def run_on_postgres(script: str, quick: bool) -> dict[str, Any]:
         cluster._run(
             str(bindir / "createdb"), "-h", str(cluster.sock), "-p", str(cluster.port), "-U", "postgres", "civicgrid"
         )
-        cmd = [sys.executable, str(Path(script).resolve()), "--child"] + (["--quick"] if quick else [])
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": url}
         env.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        return run_child(script, ["--child"] + (["--quick"] if quick else []), env)
     finally:
         cluster.stop()
+
+
+def run_child(script: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run ``script`` with ``args`` in a child process, relay its output, and return the JSON
+    object it prints on its last line (a RuntimeError with its stderr when it fails)."""
+    cmd = [sys.executable, str(Path(script).resolve()), *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
     for line in lines[:-1]:
         print(line, flush=True)
     if proc.returncode != 0 or not lines:
         name = Path(script).stem
-        raise RuntimeError(f"{name} child failed ({proc.returncode}): {proc.stderr[-3000:]}")
+        raise RuntimeError(f"{name} child {args} failed ({proc.returncode}): {proc.stderr[-3000:]}")
     return json.loads(lines[-1])  # type: ignore[no-any-return]

@@ -21,6 +21,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
+from civicgrid.common.excel import RowError, cell_text
 from civicgrid.common.text import join_list
 from civicgrid.indicators.enums import PeriodKind
 from civicgrid.indicators.models import Indicator
@@ -43,16 +44,6 @@ HEADERS = [c[0] for c in COLUMNS]
 HEADER_TO_KEY = {c[0]: c[1] for c in COLUMNS}
 KEY_TO_HEADER = {c[1]: c[0] for c in COLUMNS}
 REQUIRED_HEADERS = [c[0] for c in COLUMNS if c[2]]
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass
@@ -81,14 +72,6 @@ class ImportResult:
         }
 
 
-def text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def read_rows(file: IO[bytes] | str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number, {key: cell value}) for every non-empty data row of the first sheet.
     Raises ValidationError for an unreadable file, missing columns or too many rows."""
@@ -102,7 +85,7 @@ def read_rows(file: IO[bytes] | str | Path) -> Iterator[tuple[int, dict[str, Any
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header_row = next(rows, None)
-        headers = [text(h) for h in (header_row or ())]
+        headers = [cell_text(h) for h in (header_row or ())]
         missing = [h for h in REQUIRED_HEADERS if h not in headers]
         if missing:
             raise ValidationError(
@@ -113,7 +96,7 @@ def read_rows(file: IO[bytes] | str | Path) -> Iterator[tuple[int, dict[str, Any
         count = 0
         for rownum, row in enumerate(rows, start=2):
             values = {key: (row[i] if i < len(row) else None) for key, i in positions.items()}
-            if all(text(v) == "" for v in values.values()):
+            if all(cell_text(v) == "" for v in values.values()):
                 continue
             count += 1
             if count > MAX_ROWS:

@@ -31,8 +31,9 @@ from civicgrid.audit.diff import model_diff, snapshot
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import Conflict
+from civicgrid.common.excel import RowError, cell_text
 from civicgrid.indicators.enums import Aggregation, ValueSource
-from civicgrid.indicators.importing import KEY_TO_HEADER, MAX_REPORTED_ERRORS, ImportResult, RowError, read_rows, text
+from civicgrid.indicators.importing import KEY_TO_HEADER, MAX_REPORTED_ERRORS, ImportResult, read_rows
 from civicgrid.indicators.models import Indicator, IndicatorTarget, IndicatorValue
 from civicgrid.indicators.periods import Period, parse_period
 from civicgrid.indicators.validation import clean_note, clean_number
@@ -408,7 +409,7 @@ def indicator_value_import(
     raw_rows = list(read_rows(file))
     total = len(raw_rows)
     result.total_rows = total
-    codes = {text(values.get("code")) for _rownum, values in raw_rows}
+    codes = {cell_text(values.get("code")) for _rownum, values in raw_rows}
     indicators = {
         i.code: i for i in Indicator.objects.select_related("department", "area").filter(code__in=codes - {""})
     }
@@ -422,9 +423,9 @@ def indicator_value_import(
 
     report("validate", 0, total)
     for done, (rownum, values) in enumerate(raw_rows, start=1):
-        code = text(values.get("code"))
+        code = cell_text(values.get("code"))
         raw_period, raw_value = values.get("period"), values.get("value")
-        if text(raw_period) == "" and text(raw_value) == "":
+        if cell_text(raw_period) == "" and cell_text(raw_value) == "":
             result.skipped += 1
             continue
         indicator = indicators.get(code)

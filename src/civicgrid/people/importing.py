@@ -33,6 +33,7 @@ from civicgrid.accounts.scope import code_range_q, user_scope_code
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common import crypto, idcard, masking
+from civicgrid.common.excel import RowError, cell_text
 from civicgrid.common.text import join_list
 from civicgrid.people.enums import (
     DisabilityCategory,
@@ -121,16 +122,6 @@ _ID_DIGEST_CONTEXT = f"{_ID_CONTEXT}:id_number"
 _PHONE_DIGEST_CONTEXT = f"{_PHONE_CONTEXT}:phone"
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
-
 @dataclass
 class ImportResult:
     ok: bool
@@ -195,14 +186,6 @@ class _Territory:
 
     def grid_exists_elsewhere(self, code: str) -> bool:
         return Area.objects.filter(level=AreaLevel.GRID, code=code).exists()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _parse_date(value: Any) -> dt.date | None:
@@ -309,7 +292,7 @@ class _Validator:
     def clean(self, rownum: int, values: dict[str, Any]) -> _Clean | None:
         before = self.error_count
         err = self.error
-        name = _text(values.get("name"))
+        name = cell_text(values.get("name"))
         if not name:
             err(rownum, "name", _("请填写姓名。"))
         elif len(name) > 50:
@@ -319,15 +302,15 @@ class _Validator:
         number = ""
         if isinstance(raw_id, int | float):
             err(rownum, "id_number", _("身份证号单元格须为文本格式(数字格式会丢失末位)。"))
-        elif not _text(raw_id):
+        elif not cell_text(raw_id):
             err(rownum, "id_number", _("请填写身份证号。"))
         else:
             try:
-                number = idcard.validate_id_number(_text(raw_id))
+                number = idcard.validate_id_number(cell_text(raw_id))
             except Exception as exc:  # ValidationError
                 err(rownum, "id_number", getattr(exc, "messages", [str(exc)])[0])
 
-        gender_text = _text(values.get("gender"))
+        gender_text = cell_text(values.get("gender"))
         gender = GENDERS.get(gender_text, "") if gender_text else ""
         if gender_text and not gender:
             err(rownum, "gender", _("性别应为 男 或 女。"))
@@ -354,7 +337,7 @@ class _Validator:
         if birth is not None and birth > self.today:
             err(rownum, "birth_date", _("出生日期不能晚于今天。"))
 
-        phone = PHONE_STRIP.sub("", _text(values.get("phone"))).removeprefix("+86")
+        phone = PHONE_STRIP.sub("", cell_text(values.get("phone"))).removeprefix("+86")
         if phone and not PHONE_RE.match(phone):
             err(rownum, "phone", _("电话号码格式不正确: 手机号为11位(1开头), 固话需带区号。"))
 
@@ -363,7 +346,7 @@ class _Validator:
             ("political_status", POLITICAL, PoliticalStatus.MASSES),
             ("residence_type", RESIDENCE, ResidenceType.REGISTERED),
         ):
-            text = _text(values.get(key))
+            text = cell_text(values.get(key))
             value = table.get(text) if text else str(default)
             if value is None:
                 err(
@@ -373,19 +356,19 @@ class _Validator:
                 )
                 value = str(default)
             choice_values[key] = value
-        ethnicity = _text(values.get("ethnicity")) or "汉族"
+        ethnicity = cell_text(values.get("ethnicity")) or "汉族"
         if len(ethnicity) > 20:
             err(rownum, "ethnicity", _("不能超过%(n)d个字。") % {"n": 20})
-        relation = _text(values.get("relation_to_head"))
+        relation = cell_text(values.get("relation_to_head"))
         if len(relation) > 20:
             err(rownum, "relation_to_head", _("不能超过%(n)d个字。") % {"n": 20})
         addresses = {}
         for key in ("registered_address", "current_address"):
-            addresses[key] = _text(values.get(key))
+            addresses[key] = cell_text(values.get(key))
             if len(addresses[key]) > 200:
                 err(rownum, key, _("地址不能超过200个字。"))
 
-        grid_code = _text(values.get("grid"))
+        grid_code = cell_text(values.get("grid"))
         grid = self.t.grids.get(grid_code)
         if not grid_code:
             err(rownum, "grid", _("请填写网格编码。"))
@@ -399,9 +382,9 @@ class _Validator:
         household: Household | None = None
         household_key: tuple[int, str, str] | None = None
         home: tuple[int, str, str] | None = None
-        compound_name = _text(values.get("compound"))
-        building_name = _text(values.get("building"))
-        unit, room = _text(values.get("unit")), _text(values.get("room"))
+        compound_name = cell_text(values.get("compound"))
+        building_name = cell_text(values.get("building"))
+        unit, room = cell_text(values.get("unit")), cell_text(values.get("room"))
         if grid is not None and (compound_name or building_name or room):
             compound_id = self.t.compounds.get((grid.pk, compound_name)) if compound_name else None
             if compound_name and compound_id is None:
@@ -432,7 +415,7 @@ class _Validator:
                     household_key = home
 
         tags: list[TagSpec] = []
-        tags_text = _text(values.get("tags"))
+        tags_text = cell_text(values.get("tags"))
         if tags_text:
             cached = self.tag_cache.get(tags_text)
             if cached is None:
@@ -496,7 +479,7 @@ def people_import_excel(
     try:
         rows_iter = sheet.iter_rows(values_only=True)
         header = next(rows_iter, None)
-        headers = [_text(h) for h in header] if header else []
+        headers = [cell_text(h) for h in header] if header else []
         missing = [h for h in REQUIRED if h not in headers]
         if missing:
             return ImportResult(

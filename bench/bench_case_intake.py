@@ -17,7 +17,9 @@ each commit) turns submissions into cases in batches. Measured:
 Baselines on the SAME server (bench/case_intake_wsgi.py wraps the real WSGI app):
 
 - ``/bench/insert-one``: one 200-byte row in its own transaction (the commit limit);
-- ``/bench/empty``: no Django, no database (the HTTP floor of server + client).
+- ``/bench/empty``: no Django, no database (the HTTP floor of server + client);
+- ``/bench/django/insert-one`` and ``/bench/django/empty``: the same two as Django views behind
+  the product's middleware stack and URL resolver (the same-stack baselines).
 
 The client: N threads, each with one keep-alive ``http.client`` connection, posting real
 intake payloads (a random point in the sample district, a grid-handled category, a phone
@@ -315,6 +317,8 @@ class Loader:
         path, method, expected = {
             "empty": ("/bench/empty", "POST", 200),
             "insert_one": ("/bench/insert-one", "POST", 201),
+            "django_empty": ("/bench/django/empty", "POST", 200),
+            "django_insert_one": ("/bench/django/insert-one", "POST", 201),
             "intake": ("/api/cases/", "POST", 202),
             "intake_sync": ("/api/cases/", "POST", 201),
         }[endpoint]
@@ -594,7 +598,7 @@ def child(db: str, quick: bool) -> dict[str, Any]:
 
     try:
         for r in range(rounds):
-            for endpoint in ("empty", "insert_one", "intake"):
+            for endpoint in ("empty", "insert_one", "django_empty", "django_insert_one", "intake"):
                 loader.run(endpoint, warmup, f"w{r}")
                 if endpoint == "intake":
                     wait_drained()
@@ -649,6 +653,7 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     rows = bench_row_count()
 
     intake, insert, empty = best["intake"], best["insert_one"], best["empty"]
+    django_insert, django_empty = best["django_insert_one"], best["django_empty"]
     sync_intake, sync_insert = sync_best["intake_sync"], sync_best["insert_one"]
     errors = sum(b["errors_all_rounds"] for b in best.values())
     e2e = intake["end_to_end"]
@@ -659,7 +664,11 @@ def child(db: str, quick: bool) -> dict[str, Any]:
         "insert_one": insert,
         "intake": intake,
         "intake_rounds": intake_rounds,
+        "django_empty": django_empty,
+        "django_insert_one": django_insert,
         "intake_vs_insert_one": round(intake["per_s"] / insert["per_s"], 3),
+        "intake_vs_django_insert_one": round(intake["per_s"] / django_insert["per_s"], 3),
+        "end_to_end_vs_django_insert_one": round((e2e.get("cases_per_s") or 0) / django_insert["per_s"], 3),
         "intake_vs_empty": round(intake["per_s"] / empty["per_s"], 3),
         "insert_one_vs_empty": round(insert["per_s"] / empty["per_s"], 3),
         "end_to_end_cases_per_s": e2e.get("cases_per_s"),
@@ -685,7 +694,9 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     label = {"sqlite": "SQLite (WAL)", "postgresql": "PostgreSQL"}[db]
     print(
         f"{label}: accepted {intake['per_s']:.0f} submissions/s (p50 {intake['p50_ms']} ms, p99 {intake['p99_ms']} ms) "
-        f"vs insert-one {insert['per_s']:.0f}/s -> {figures['intake_vs_insert_one']:.2f}x (target >= {TARGET_RATIO}x); "
+        f"vs insert-one {insert['per_s']:.0f}/s -> {figures['intake_vs_insert_one']:.2f}x, vs the same-stack (Django) "
+        f"insert-one {django_insert['per_s']:.0f}/s -> {figures['intake_vs_django_insert_one']:.2f}x "
+        f"(target >= {TARGET_RATIO}x; Django empty {django_empty['per_s']:.0f}/s, bare empty {empty['per_s']:.0f}/s); "
         f"end to end {e2e.get('cases_per_s')} cases/s -> {figures['end_to_end_vs_insert_one']:.2f}x "
         f"(wait p50 {e2e.get('wait_p50_ms')} ms, p99 {e2e.get('wait_p99_ms')} ms; backlog "
         f"{intake['drain_after_clients_stopped']['backlog']} drained in "

@@ -14,7 +14,14 @@ application (``civicgrid.config.wsgi.application``):
   the connection as a Django request does (``close_old_connections`` before and after, so
   SQLite opens one per request with CONN_MAX_AGE=0 and PostgreSQL keeps it).
 
-Both read and discard the request body, so the client can send them the same JSON it posts to
+The same two endpoints are also served THROUGH Django (``/bench/django/empty`` and
+``/bench/django/insert-one``): plain Django views behind the product's whole middleware stack
+and URL resolver, as the intake API is. They are the same-stack baselines: the issue asks for
+"an endpoint of the same server that inserts one row", and the difference between the two
+insert-one endpoints is what Django itself costs per request on this machine (docs/
+cases-benchmarks.md; decision "Intake benchmark: a same-stack baseline beside the bare one").
+
+All read and discard the request body, so the client can send them the same JSON it posts to
 the intake API.
 """
 
@@ -26,8 +33,13 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
 
+from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
+from civicgrid.config import urls as product_urls
 from civicgrid.config.wsgi import application as civicgrid_application
 
 BENCH_TABLE = "bench_insert_one"
@@ -75,6 +87,31 @@ def _insert_one() -> None:
             cur.execute(f"INSERT INTO {BENCH_TABLE} (payload) VALUES (%s)", [ROW_PAYLOAD])
     finally:
         close_old_connections()
+
+
+@csrf_exempt
+def django_empty(request: HttpRequest) -> HttpResponse:
+    request.body  # noqa: B018 - read it, as the intake does
+    return JsonResponse({})
+
+
+@csrf_exempt
+def django_insert_one(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return JsonResponse({"error": "POST only"}, status=405)
+    request.body  # noqa: B018
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"INSERT INTO {BENCH_TABLE} (payload) VALUES (%s)", [ROW_PAYLOAD])
+    return JsonResponse({}, status=201)
+
+
+# The product's URLs with the two same-stack endpoints in front (this module is the URLconf).
+urlpatterns = [
+    path("bench/django/empty", django_empty),
+    path("bench/django/insert-one", django_insert_one),
+    *product_urls.urlpatterns,
+]
+settings.ROOT_URLCONF = __name__
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -23,6 +23,7 @@ from civicgrid.accounts.permissions import is_read_only
 from civicgrid.audit import context
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from civicgrid.common.bulk import insert_rows
 
 # Actions that change data: a read-only role (leader, audit administrator) can never be
 # their actor. Log-in, log-out, viewing, exporting and one's own password change remain.
@@ -146,8 +147,8 @@ def audit_record_many(entries: Sequence[AuditEntry]) -> list[AuditEvent]:
             event.prev_hash = last_hash
             event.hash = event.compute_hash()
             last_hash = event.hash
-        # bulk_create inserts only (AuditEvent.save's append-only guard is for updates).
-        AuditEvent.objects.bulk_create(events)
+        # A plain multi-row INSERT (AuditEvent.save's append-only guard is for updates).
+        insert_rows(events, returning=False)
         _move_head(last_id, last_hash)
     return events
 

@@ -29,7 +29,6 @@ from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import AuditEntry, audit_record_many
 from civicgrid.cases import routing, signals, workflow
-from civicgrid.cases.bulk import insert_rows
 from civicgrid.cases.enums import (
     ASSIGNED_STATUSES,
     CaseAction,
@@ -45,6 +44,7 @@ from civicgrid.cases.models import Case, CaseEvent, Category, IntakeSubmission, 
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.cases.routing import RouteDecision
 from civicgrid.cases.workflow import SYSTEM_ACTOR, ResidentActor, SystemActor
+from civicgrid.common.bulk import insert_rows
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.common.protected import ProtectedValue, protect
 from civicgrid.territory.enums import AreaLevel

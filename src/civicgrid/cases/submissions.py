@@ -48,10 +48,10 @@ from civicgrid.audit import context
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.cases import services
-from civicgrid.cases.bulk import insert_rows
 from civicgrid.cases.enums import Channel
 from civicgrid.cases.models import ApiKey, Category, IntakeSubmission, SubmissionStatus
 from civicgrid.cases.open311.intake import IdempotencyConflict, fingerprint
+from civicgrid.common.bulk import insert_rows
 
 logger = logging.getLogger("civicgrid.cases.intake")
 

@@ -107,7 +107,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}")
 DATABASES: dict[str, dict[str, Any]] = {"default": dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE avoids lock upgrades.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
@@ -237,6 +237,9 @@ CASES_ESCALATION_POLICY: dict[str, dict[str, float]] = {
     "acknowledge": {"after_hours": float(os.environ.get("CIVICGRID_CASES_ESCALATE_ACK_HOURS", "2"))},
     "handle": {"after_hours": float(os.environ.get("CIVICGRID_CASES_ESCALATE_HANDLE_HOURS", "4"))},
 }
+# How long a worker remembers a verified API key (0: look it up on every request). A revoked
+# key is refused at once by the process that revoked it, by the others within this time.
+CASES_APIKEY_CACHE_SECONDS = env_int("CIVICGRID_APIKEY_CACHE_SECONDS", 5)
 CASES_MAX_ESCALATIONS = env_int("CIVICGRID_CASES_MAX_ESCALATIONS", 3)
 CASES_MAX_EXTENSIONS = 2
 CASES_MAX_EXTENSION_HOURS = 168

@@ -176,8 +176,15 @@ def _messages(
         "link": link,
         "area_code": case.area_code,
     }
-    status_label = str(STATUS_LABELS[to_status]) if to_status in STATUS_LABELS else to_status
-    action_label = str(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+
+    # Texts are translated only for rows that have recipients: a drained batch writes three
+    # events per case, most of which notify nobody but the new owner.
+    def status_label() -> str:
+        return str(STATUS_LABELS[to_status]) if to_status in STATUS_LABELS else to_status
+
+    def action_label() -> str:
+        return str(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+
     rows: list[Notification] = []
 
     # 1. The new owner.
@@ -186,19 +193,21 @@ def _messages(
         recipients = [Recipient(C.IN_APP, user_id=u.pk) for u in owners]
         if _sms_to_handlers():
             recipients += [Recipient(C.SMS, user_id=u.pk, address=u.mobile) for u in owners if u.mobile]
-        rows += notification_rows(
-            recipients=recipients,
-            subject=_("新案件待签收(%(action)s): %(title)s") % {"action": action_label, "title": title},
-            body=_("案件 %(code)s “%(title)s” 已%(action)s给您, 请及时签收处置。%(note)s")
-            % {"code": case.tracking_code, "title": title, "action": action_label, "note": event.note or ""},
-            cause=cause + ":owner",
-            **common,
-        )
+        if recipients:
+            label = action_label()
+            rows += notification_rows(
+                recipients=recipients,
+                subject=_("新案件待签收(%(action)s): %(title)s") % {"action": label, "title": title},
+                body=_("案件 %(code)s “%(title)s” 已%(action)s给您, 请及时签收处置。%(note)s")
+                % {"code": case.tracking_code, "title": title, "action": label, "note": event.note or ""},
+                cause=cause + ":owner",
+                **common,
+            )
     # 2. The dispatcher, when the case comes back.
     if action in BACK_TO_DISPATCHER:
         rows += notification_rows(
             recipients=[Recipient(C.IN_APP, user_id=u.pk) for u in lookups.dispatchers(case) if u.pk != actor_id],
-            subject=_("案件被%(action)s, 请重新派遣: %(title)s") % {"action": action_label, "title": title},
+            subject=_("案件被%(action)s, 请重新派遣: %(title)s") % {"action": action_label(), "title": title},
             body=_("原因: %(note)s") % {"note": event.note or "-"},
             cause=cause + ":dispatcher",
             **common,
@@ -207,7 +216,7 @@ def _messages(
     if action in DEADLINE_EVENTS:
         rows += notification_rows(
             recipients=[Recipient(C.IN_APP, user_id=u.pk) for u in lookups.owners(case)],
-            subject=_("%(what)s: %(title)s") % {"what": action_label, "title": title},
+            subject=_("%(what)s: %(title)s") % {"what": action_label(), "title": title},
             body=event.note or "",
             cause=cause + ":deadline",
             **common,
@@ -216,24 +225,27 @@ def _messages(
         return rows
     # 4. Staff who follow the case or its area.
     users, residents = lookups.subscribers(case)
-    rows += notification_rows(
-        recipients=[Recipient(C.IN_APP, user_id=uid) for uid in users if uid != actor_id],
-        subject=_("关注的案件有新进展: %(title)s") % {"title": title},
-        body=_("%(action)s, 当前状态: %(status)s") % {"action": action_label, "status": status_label},
-        cause=cause + ":followers",
-        **common,
-    )
+    followers = [Recipient(C.IN_APP, user_id=uid) for uid in users if uid != actor_id]
+    if followers:
+        rows += notification_rows(
+            recipients=followers,
+            subject=_("关注的案件有新进展: %(title)s") % {"title": title},
+            body=_("%(action)s, 当前状态: %(status)s") % {"action": action_label(), "status": status_label()},
+            cause=cause + ":followers",
+            **common,
+        )
     # 5. Residents who follow it by tracking code: when it is closed or not accepted.
     if to_status in RESIDENT_STATUSES and residents:
         from civicgrid.common.protected import reveal
 
+        status = status_label()
         rows += notification_rows(
             recipients=[
                 Recipient(s.channel, address=reveal(s.address_cipher, context=ADDRESS_CONTEXT)) for s in residents
             ],
-            subject=_("您反映的问题已%(status)s") % {"status": status_label},
+            subject=_("您反映的问题已%(status)s") % {"status": status},
             body=_("查询码 %(code)s: “%(title)s” %(status)s。请通过查询码查看办理结果并评价。")
-            % {"code": case.tracking_code, "title": title, "status": status_label},
+            % {"code": case.tracking_code, "title": title, "status": status},
             cause=cause + ":resident",
             object_type="cases.case",
             object_id=str(case.pk),

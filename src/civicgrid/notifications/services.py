@@ -23,6 +23,7 @@ from civicgrid.audit.services import audit_record
 from civicgrid.cases.models import Case
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common import crypto
+from civicgrid.common.bulk import insert_rows
 from civicgrid.common.errors import NotFound
 from civicgrid.common.protected import digest, protect
 from civicgrid.notifications.enums import EXTERNAL_CHANNELS, NotificationChannel, NotificationStatus
@@ -99,7 +100,7 @@ def notification_write(rows: list[Notification]) -> int:
     if not rows:
         return 0
     with transaction.atomic():  # a savepoint inside the caller's transaction
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        insert_rows(rows, returning=False, ignore_conflicts=True)
     return len(rows)
 
 

@@ -1,7 +1,10 @@
 """/api/cases/metrics: the closure metrics of ``civicgrid.cases.metrics.case_metrics`` (the
 same numbers as the page /cases/metrics/ and its Excel export), and /api/cases/metrics/grouped:
 the same counts and rates per area, department, category, channel or period
-(``case_metrics_grouped``: rankings and the wall screen)."""
+(``case_metrics_grouped``: rankings and the wall screen).
+
+The response schemas are derived from the dataclasses ``CaseMetrics`` / ``GroupedMetrics``
+(``schemas.schema_from_dataclass``): a new metric is one field in cases/metrics.py."""
 
 from __future__ import annotations
 
@@ -12,37 +15,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from civicgrid.cases.metrics import case_metrics, case_metrics_grouped
+from civicgrid.cases.schemas import CaseMetricsOut, GroupedMetricsOut
 
 router = Router(tags=["cases"])
-
-
-class CaseMetricsOut(Schema):
-    start: dt.datetime
-    end: dt.datetime
-    area_code: str | None
-    department_id: int | None
-    category_code: str | None
-    received: int
-    closed: int
-    closure_rate: float | None
-    dispatched: int
-    signed_on_time: int
-    on_time_sign_for_rate: float | None
-    closed_on_time: int
-    on_time_closing_rate: float | None
-    response_median_hours: float | None
-    response_p90_hours: float | None
-    handling_median_hours: float | None
-    handling_p90_hours: float | None
-    evaluated: int
-    resolved: int
-    satisfied: int
-    resolution_rate: float | None
-    satisfaction_rate: float | None
-    rehandled: int
-    rehandling_rate: float | None
-    repeat_complaints: int
-    repeat_complaint_rate: float | None
 
 
 @router.get("", response=CaseMetricsOut, summary="案件统计: 受理、办结、办结率、按时率、时长分位数、满意率等")
@@ -58,29 +33,6 @@ def metrics(
     return case_metrics(
         request.user, start=start, end=end, area_code=area_code, department_id=department_id, category_code=category
     )
-
-
-class GroupedMetricsOut(Schema):
-    key: str
-    label: str
-    received: int
-    closed: int
-    open: int
-    closure_rate: float | None
-    dispatched: int
-    signed_on_time: int
-    on_time_sign_for_rate: float | None
-    closed_on_time: int
-    on_time_closing_rate: float | None
-    evaluated: int
-    resolved: int
-    satisfied: int
-    resolution_rate: float | None
-    satisfaction_rate: float | None
-    rehandled: int
-    rehandling_rate: float | None
-    repeat_complaints: int
-    repeat_complaint_rate: float | None
 
 
 class GroupedOut(Schema):

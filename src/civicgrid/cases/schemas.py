@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import datetime
 from typing import Any
 
+import pydantic
 from ninja import Field, Schema
+
+from civicgrid.cases.metrics import CaseMetrics, GroupedMetrics
 
 
 class CaseIntakeIn(Schema):
@@ -168,3 +173,48 @@ class CaseAssistOut(Schema):
     @staticmethod
     def resolve_requested_by(obj: Any) -> str | None:
         return str(obj.requested_by) if obj.requested_by_id else None
+
+
+# --- metrics: the schemas are derived from the dataclasses of cases/metrics.py ------------------
+
+
+def schema_from_dataclass(
+    name: str,
+    source: type[Any],
+    *,
+    exclude: tuple[str, ...] = (),
+    extra: dict[str, tuple[Any, str]] | None = None,
+) -> type[Schema]:
+    """A ninja ``Schema`` named ``name`` with the fields of the dataclass ``source`` (same
+    names, same types, same order; all required), so a metric is added in one place.
+
+    ``exclude``: dataclass fields left out. ``extra``: ``{field: (type, after)}`` for values
+    that are not dataclass fields (a property that ``as_dict`` adds), placed after ``after``."""
+    if not dataclasses.is_dataclass(source):
+        raise TypeError(f"{source!r} is not a dataclass")
+    hints = typing.get_type_hints(source)
+    after: dict[str, list[tuple[str, Any]]] = {}
+    for field_name, (annotation, anchor) in (extra or {}).items():
+        after.setdefault(anchor, []).append((field_name, annotation))
+    definitions: dict[str, Any] = {}
+    for f in dataclasses.fields(source):
+        if f.name in exclude:
+            continue
+        definitions[f.name] = (hints[f.name], ...)
+        for field_name, annotation in after.pop(f.name, []):
+            definitions[field_name] = (annotation, ...)
+    if after:
+        raise ValueError(f"unknown anchor fields for {name}: {sorted(after)}")
+    model: type[Schema] = pydantic.create_model(name, __base__=Schema, __module__=__name__, **definitions)
+    return model
+
+
+# ``CaseMetrics`` minus ``extra`` (``as_dict`` drops it); ``GroupedMetrics`` plus its ``open``
+# property (``as_dict`` adds it after ``closed``).
+# (For the type checker they are plain ``Schema`` classes: it cannot follow a class built at run time.)
+if typing.TYPE_CHECKING:
+    CaseMetricsOut = Schema
+    GroupedMetricsOut = Schema
+else:
+    CaseMetricsOut = schema_from_dataclass("CaseMetricsOut", CaseMetrics, exclude=("extra",))
+    GroupedMetricsOut = schema_from_dataclass("GroupedMetricsOut", GroupedMetrics, extra={"open": (int, "closed")})

@@ -47,3 +47,18 @@ def heartbeat_max_batch() -> int:
 def max_request_bytes() -> int:
     """Largest alert request: the photo limit plus room for base64 and the JSON around it."""
     return int(settings.CASES_PHOTO_MAX_BYTES) * 4 // 3 + 64 * 1024
+
+
+def import_runner() -> str:
+    """Where a camera import (its check and its write) runs: "celery" (a worker; production
+    with Redis), "thread" (a thread of the embedded server) or "inline" (in the request; tests).
+    ``CAMERAS_IMPORT_RUNNER`` / ``CIVICGRID_CAMERAS_IMPORT_RUNNER``."""
+    configured = getattr(settings, "CAMERAS_IMPORT_RUNNER", "") or os.environ.get("CIVICGRID_CAMERAS_IMPORT_RUNNER", "")
+    if configured:
+        return str(configured)
+    return "thread" if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True) else "celery"
+
+
+def import_max_rows() -> int:
+    """At most this many cameras in one Excel file."""
+    return _int("CAMERAS_IMPORT_MAX_ROWS", "CIVICGRID_CAMERAS_IMPORT_MAX_ROWS", 5000)

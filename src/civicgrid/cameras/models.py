@@ -165,3 +165,50 @@ class CameraAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera_id}:{self.event_type}@{self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CameraImport(TimeStampedModel):
+    """One uploaded Excel file of cameras: first checked (a dry run whose preview and
+    errors are kept here), then, when the uploader confirms, written in one transaction.
+    Live progress lives in the cache (the write transaction hides row updates)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("排队中")
+        VALIDATING = "validating", _("校验中")
+        INVALID = "invalid", _("校验未通过")
+        READY = "ready", _("待确认导入")
+        WRITING = "writing", _("写入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    created_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("操作人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    area_code = models.CharField(max_length=20, blank=True, db_index=True)
+    file = models.FileField(_("文件"), upload_to="cameras/imports/%Y/%m/", blank=True)
+    file_name = models.CharField(_("文件名"), max_length=200, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    created_count = models.PositiveIntegerField(_("新增"), default=0)
+    error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    # [{"row": 5, "column": "经度", "message": "..."}], capped (importing.MAX_REPORTED_ERRORS).
+    errors = models.JSONField(_("错误报告"), default=list, blank=True)
+    # The rows as the dry run would write them (code, name, kind, grid ...), for the preview.
+    preview = models.JSONField(_("预览"), default=list, blank=True)
+    message = models.CharField(_("说明"), max_length=500, blank=True)
+    checked_at = models.DateTimeField(_("校验时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("探头导入任务")
+        verbose_name_plural = _("探头导入任务")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["created_by", "-id"], name="cameraimport_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_running(self) -> bool:
+        """The page keeps polling while the file is being checked or written."""
+        return self.status in {self.Status.PENDING, self.Status.VALIDATING, self.Status.WRITING}

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from civicgrid.accounts.permissions import has_capability
 from civicgrid.accounts.scope import code_range_q, scope_queryset
 from civicgrid.cameras.enums import AlertOutcome, CameraStatus
-from civicgrid.cameras.models import Camera, CameraAlert
+from civicgrid.cameras.models import Camera, CameraAlert, CameraImport
 from civicgrid.cameras.services import offline_cutoff
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import NotFound
@@ -121,3 +121,18 @@ def alerts_visible(user: Any, flt: AlertFilter | None = None) -> QuerySet[Camera
 
 def now() -> datetime:
     return timezone.now()
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+
+def imports_visible(user: Any) -> QuerySet[CameraImport]:
+    """A user's own camera imports (newest first), within their territory."""
+    return scope_queryset(user, CameraImport.objects.filter(created_by=user), "area_code").order_by("-id")
+
+
+def import_get(user: Any, pk: Any) -> CameraImport:
+    try:
+        return imports_visible(user).get(pk=int(pk))
+    except (CameraImport.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound(_("未找到该导入任务。")) from exc

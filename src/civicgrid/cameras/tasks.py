@@ -27,3 +27,10 @@ def register_periodic_jobs() -> None:
     from civicgrid.common.scheduler import register_periodic_job
 
     register_periodic_job(OFFLINE_SWEEP_JOB, run_offline_sweep, interval_seconds=float(conf.sweep_interval_seconds()))
+
+
+@shared_task(name="cameras.run_import_job")
+def run_import_job_task(job_id: int, step: str) -> int:
+    from civicgrid.cameras.jobs import run_import_job
+
+    return run_import_job(job_id, step).pk

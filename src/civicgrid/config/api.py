@@ -70,6 +70,7 @@ def register_routers() -> None:
     from civicgrid.notifications.api import router as notifications_router
     from civicgrid.patrols.api import router as patrols_router
     from civicgrid.people.api import router as people_router
+    from civicgrid.reports.api import router as reports_router
     from civicgrid.territory.api import router as territory_router
 
     api.add_router("/accounts", accounts_router)
@@ -84,6 +85,7 @@ def register_routers() -> None:
     api.add_router("/dashboards", dashboards_router)
     api.add_router("/assessment", assessment_router)
     api.add_router("/indicators", indicators_router)
+    api.add_router("/reports", reports_router)
 
 
 register_routers()

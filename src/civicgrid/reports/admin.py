@@ -62,8 +62,9 @@ class ReportAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # typ
     list_display = ("area_name", "period_kind", "period_key", "status", "requested_by", "schedule", "created_at")
     list_filter = ("period_kind", "status")
     search_fields = ("area_code", "area_name", "period_key")
-    readonly_fields = [f.name for f in Report._meta.fields]
-    audit_exclude = ("summary",)
+    readonly_fields = [f.name for f in Report._meta.fields if f.name != "data"]
+    exclude = ("data",)  # every figure as JSON: long, read through the API
+    audit_exclude = ("summary", "data")
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False

@@ -544,3 +544,55 @@ def report_data(
         overdue_at=at,
         user=user,
     )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)  # text cells (lazy translations included)
+
+
+def _json_cell(cell: Cell) -> dict[str, Any]:
+    return {"value": _json_value(cell.value), "format": cell.fmt, "display": cell.display, "url": cell.url}
+
+
+def report_json(data: ReportData) -> dict[str, Any]:
+    """The report's figures as plain JSON (what the files show, cell for cell): stored with the
+    report when it is made and returned by ``GET /api/reports/{id}/data``. A cell is
+    ``{"value", "format", "display", "url"}``: ``format`` int / pct (a share 0-1) / hours / num2 /
+    decimal / text, ``display`` the text the files print, ``url`` the list of records it counts."""
+    period = data.period
+    return {
+        "title": data.title,
+        "node": {"code": data.node.code, "name": data.node.name, "level": str(data.node.level)},
+        "period": {
+            "kind": period.kind,
+            "kind_label": period.kind_label,
+            "key": period.key,
+            "label": period.label,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        },
+        "start": data.start.isoformat(),
+        "end": data.end.isoformat(),
+        "generated_at": data.generated_at.isoformat(),
+        "site_url": data.site_url,
+        "headline": [{"key": f.key, "label": f.label, "note": f.note, **_json_cell(f.cell)} for f in data.headline],
+        "sections": [
+            {
+                "key": s.key,
+                "title": s.title,
+                "headers": [str(h) for h in s.headers],
+                "label_columns": s.label_columns,
+                "chart": s.chart,
+                "note": s.note,
+                "rows": [[_json_cell(c) for c in row] for row in s.rows],
+            }
+            for s in data.sections
+        ],
+        "overdue": {"total": data.overdue_total, "url": data.overdue_url, "at": data.overdue_at.isoformat()},
+    }

@@ -114,6 +114,9 @@ class Report(models.Model):
     pdf_size = models.PositiveBigIntegerField(_("PDF 大小"), default=0)
     # A few headline figures for the list (received, closed, closure_rate, overdue).
     summary = models.JSONField(_("摘要"), default=dict, blank=True)
+    # Every figure of the report as JSON (``content.report_json``), kept with the files so the
+    # API returns the numbers the files show; empty until done (and for reports made before it).
+    data = models.JSONField(_("报表数据"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)

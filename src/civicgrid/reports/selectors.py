@@ -16,7 +16,8 @@ from civicgrid.reports.models import Report, ReportSchedule
 from civicgrid.reports.permissions import may_generate, may_manage_schedules
 
 
-def report_list(user: Any, *, area_code: str = "", period_kind: str = "") -> QuerySet[Report]:
+def report_list(user: Any, *, area_code: str = "", period_kind: str = "", period_key: str = "") -> QuerySet[Report]:
+    """The reports the user may see (newest first), without their JSON figures (``report_data_json``)."""
     if not may_generate(user):
         return Report.objects.none()
     qs = scope_queryset(user, Report.objects.all(), "area_code")
@@ -28,7 +29,9 @@ def report_list(user: Any, *, area_code: str = "", period_kind: str = "") -> Que
         qs = qs.filter(area_code=area_code)
     if period_kind:
         qs = qs.filter(period_kind=period_kind)
-    return qs.select_related("requested_by", "schedule").order_by("-created_at", "-id")
+    if period_key:
+        qs = qs.filter(period_key=period_key)
+    return qs.select_related("requested_by", "schedule").defer("data").order_by("-created_at", "-id")
 
 
 def report_get(user: Any, report_id: int) -> Report:
@@ -36,6 +39,15 @@ def report_get(user: Any, report_id: int) -> Report:
     if report is None:
         raise NotFound(_("报表不存在或不在您的辖区范围内"))
     return report
+
+
+def report_data_json(user: Any, report_id: int) -> Any:
+    """The stored figures of a report the user may see (None: not made yet, or made before
+    figures were kept); NotFound outside the user's reports."""
+    found = list(report_list(user).filter(pk=report_id).values_list("data", flat=True)[:1])
+    if not found:
+        raise NotFound(_("报表不存在或不在您的辖区范围内"))
+    return found[0]
 
 
 def schedule_list(user: Any) -> QuerySet[ReportSchedule]:

@@ -144,7 +144,7 @@ class RunResult:
 def report_run(report_id: int, *, today: dt.date | None = None) -> RunResult:
     """Make the files of a queued report (in a worker, a thread or inline). Progress goes to the
     cache; the row moves pending → running → done/failed; recipients of a schedule are told."""
-    from civicgrid.reports.content import STEPS, report_data
+    from civicgrid.reports.content import STEPS, report_data, report_json
     from civicgrid.reports.excel import write_excel
     from civicgrid.reports.pdf import write_pdf
 
@@ -178,7 +178,7 @@ def report_run(report_id: int, *, today: dt.date | None = None) -> RunResult:
                 "overdue": data.overdue_total,
                 "end": data.end.isoformat(),
             }
-            _store(report, files, summary)
+            _store(report, files, summary, report_json(data))
     except Exception as exc:
         logger.exception("report %s failed", report_id)
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(getattr(exc, "message", exc))
@@ -194,7 +194,7 @@ def report_run(report_id: int, *, today: dt.date | None = None) -> RunResult:
 
 
 @transaction.atomic
-def _store(report: Report, files: dict[str, Path], summary: dict[str, Any]) -> None:
+def _store(report: Report, files: dict[str, Path], summary: dict[str, Any], payload: dict[str, Any]) -> None:
     for fmt, path in files.items():
         field = report.xlsx_file if fmt == "xlsx" else report.pdf_file
         with path.open("rb") as handle:
@@ -202,11 +202,32 @@ def _store(report: Report, files: dict[str, Path], summary: dict[str, Any]) -> N
         setattr(report, f"{fmt}_size", path.stat().st_size)
     report.status = ReportStatus.DONE
     report.summary = summary
+    report.data = payload
     report.finished_at = timezone.now()
     report.message = ""
     report.save()
     if report.schedule_id:
         _notify(report)
+
+
+REPORT_FORMATS = ("xlsx", "pdf")
+
+
+def report_file_open(*, actor: Any, report: Report, fmt: str) -> File:  # type: ignore[type-arg]
+    """Open a done report's Excel or PDF (``report`` already read through the scoped selector)
+    for download, audited as an EXPORT; NotFound when that file was not made (or is gone)."""
+    field = {"xlsx": report.xlsx_file, "pdf": report.pdf_file}.get(fmt)
+    if field is None or not field or not field.name or not field.storage.exists(field.name):
+        raise NotFound(_("文件不存在"))
+    handle = field.open("rb")
+    audit_record(
+        action=AuditAction.EXPORT,
+        obj=report,
+        actor=actor,
+        changes={"download": {"before": None, "after": fmt}},
+        message="report downloaded",
+    )
+    return handle
 
 
 def _notify(report: Report) -> None:
@@ -461,6 +482,7 @@ __all__ = [
     "ScheduleRun",
     "period_containing",
     "progress_key",
+    "report_file_open",
     "report_generate",
     "report_run",
     "report_schedule_create",

@@ -18,8 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civicgrid.accounts.permissions import capability_required
-from civicgrid.audit.enums import AuditAction
-from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import NotFound
 from civicgrid.reports import selectors, services
 from civicgrid.reports.content import overdue_queryset
@@ -110,18 +108,11 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @capability_required(GENERATE)
 def report_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
     report = _report(request, pk)
-    field = {"xlsx": report.xlsx_file, "pdf": report.pdf_file}.get(fmt)
-    if field is None or not field or not field.name or not field.storage.exists(field.name):
-        raise Http404(_("文件不存在"))
-    audit_record(
-        action=AuditAction.EXPORT,
-        obj=report,
-        changes={"download": {"before": None, "after": fmt}},
-        message="report downloaded",
-    )
-    return FileResponse(
-        field.open("rb"), as_attachment=True, filename=report.download_name(fmt), content_type=CONTENT_TYPES[fmt]
-    )
+    try:
+        handle = services.report_file_open(actor=request.user, report=report, fmt=fmt)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    return FileResponse(handle, as_attachment=True, filename=report.download_name(fmt), content_type=CONTENT_TYPES[fmt])
 
 
 @capability_required(GENERATE)

@@ -9,16 +9,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from civicgrid.accounts.scope import ScopedAdminMixin
 from civicgrid.audit.admin_mixins import AuditedAdminMixin, AuditedInlineMixin
 from civicgrid.cases import apikeys, submissions, webhooks
+from civicgrid.cases.enums import OPEN_ASSIST_STATUSES
 from civicgrid.cases.models import (
     ApiKey,
     Case,
+    CaseAssist,
     CaseEvent,
     Category,
     CategoryAttribute,
@@ -87,6 +90,31 @@ class CaseEventInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+class CaseAssistInline(AuditedInlineMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """The case's joint-handling parts (read-only; they change through ``cases.joint``)."""
+
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
+    model = CaseAssist
+    extra = 0
+    can_delete = False
+    fields = ("department", "status", "requested_at", "due_at", "overdue_at", "responded_at", "response")
+    readonly_fields = fields
+    ordering = ("requested_at", "id")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseAssist]:
+        return super().get_queryset(request).select_related("department")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Case)
 class CaseAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Read-only: a case changes only through the workflow (pages and API)."""
@@ -98,7 +126,7 @@ class CaseAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type:
     search_fields = ("tracking_code", "title")
     list_select_related = ("category", "category__parent")
     exclude = ("reporter_phone_cipher", "reporter_phone_digest", "deadline_marks", "idempotency_key")
-    inlines = (CaseEventInline,)
+    inlines = (CaseAssistInline, CaseEventInline)
     show_full_result_count = False
     list_per_page = 50
 
@@ -110,6 +138,94 @@ class CaseAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type:
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- joint handling: the co-handling parts (协办任务) --------------------------------------------
+
+
+class AssistOverdueFilter(admin.SimpleListFilter):
+    """Overdue: marked by the deadline sweep, or still open past the deadline."""
+
+    title = gettext_lazy("是否超期")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("1", gettext("已超期")), ("0", gettext("未超期"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[CaseAssist]) -> QuerySet[CaseAssist]:
+        overdue = Q(overdue_at__isnull=False) | Q(status__in=OPEN_ASSIST_STATUSES, due_at__lt=timezone.now())
+        if self.value() == "1":
+            return queryset.filter(overdue)
+        if self.value() == "0":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+@admin.register(CaseAssist)
+class CaseAssistAdmin(AuditedAdminMixin, ScopedAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: a part is created, signed for, reported back, declined or cancelled only
+    through ``cases.joint`` (the transition table ``workflow.ASSIST_TRANSITIONS``, with its
+    permissions, optimistic lock, timeline, audit and notifications) on the case page or the
+    API, by the lead or the co-handling department - not by the cases administrator, so there
+    is no status action here and nothing to edit. Scoped by the part's ``area_code``."""
+
+    admin_view_capability = CaseCapability.ADMIN
+    admin_edit_capability = CaseCapability.ADMIN
+    list_display = (
+        "tracking_code",
+        "department",
+        "status",
+        "requested_at",
+        "due_at",
+        "overdue",
+        "acknowledged_at",
+        "responded_at",
+    )
+    list_filter = ("status", ("department", admin.RelatedOnlyFieldListFilter), AssistOverdueFilter)
+    search_fields = ("case__tracking_code",)
+    list_select_related = ("case", "department")
+    fields = (
+        "case",
+        "department",
+        "status",
+        "version",
+        "area_code",
+        "note",
+        "requested_by",
+        "requested_at",
+        "due_at",
+        "warned_at",
+        "overdue_at",
+        "acknowledged_by",
+        "acknowledged_at",
+        "responded_by",
+        "responded_at",
+        "response",
+        "cancelled_at",
+        "cancel_reason",
+        "updated_at",
+    )
+    readonly_fields = fields
+    ordering = ("-requested_at", "-id")
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description=gettext_lazy("查询码"), ordering="case__tracking_code")
+    def tracking_code(self, obj: CaseAssist) -> str:
+        return obj.case.tracking_code
+
+    @admin.display(description=gettext_lazy("超期"), boolean=True)
+    def overdue(self, obj: CaseAssist) -> bool:
+        return obj.is_overdue()
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # requested on the case page / API (joint.case_assist_request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # no free editing: status changes go through the assist transition table
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

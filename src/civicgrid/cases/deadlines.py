@@ -11,6 +11,11 @@ Settings:
   that deadline has passed by N hours, at most once per deadline (kinds: acknowledge,
   handle, close). ``{}`` switches escalation off.
 - ``CASES_MAX_ESCALATIONS`` (3): the sweep never escalates a case more often than this.
+
+Joint-handling parts (``CaseAssist``, 协办) are swept too (``assist_sweep``): an open part of an
+open case is warned when ``CASES_WARN_BEFORE_FRACTION`` of its span (requested -> due) is left
+and marked overdue after ``due_at``; the marks are ``CaseAssist.warned_at`` / ``overdue_at``,
+written once each (never escalated; the part's status is unchanged).
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from django.utils.translation import gettext as _
 
 from civicgrid.audit.enums import AuditAction
 from civicgrid.cases import routing
-from civicgrid.cases.enums import CaseAction, CaseStatus, DeadlineKind
-from civicgrid.cases.models import Case
+from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, OPEN_STATUSES, CaseAction, CaseStatus, DeadlineKind
+from civicgrid.cases.models import Case, CaseAssist
 from civicgrid.cases.workflow import SYSTEM_ACTOR, target_status
 from civicgrid.common.errors import DomainError
 
@@ -61,13 +66,28 @@ class SweepResult:
     warned: list[int] = field(default_factory=list)
     overdue: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    # Joint-handling parts (CaseAssist ids).
+    assist_warned: list[int] = field(default_factory=list)
+    assist_overdue: list[int] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
-        return len(self.warned) + len(self.overdue) + len(self.escalated)
+        return (
+            len(self.warned)
+            + len(self.overdue)
+            + len(self.escalated)
+            + len(self.assist_warned)
+            + len(self.assist_overdue)
+        )
 
     def as_dict(self) -> dict[str, int]:
-        return {"warned": len(self.warned), "overdue": len(self.overdue), "escalated": len(self.escalated)}
+        return {
+            "warned": len(self.warned),
+            "overdue": len(self.overdue),
+            "escalated": len(self.escalated),
+            "assist_warned": len(self.assist_warned),
+            "assist_overdue": len(self.assist_overdue),
+        }
 
 
 def _policy() -> dict[str, dict[str, float]]:
@@ -195,4 +215,58 @@ def deadline_sweep(now: datetime | None = None, *, batch_size: int = 500) -> Swe
                     _sweep_case(case, kind, now, result)
                 except Exception:  # one broken case must not stop the sweep
                     logger.exception("deadline sweep failed for case %s", case.pk)
+    assist_sweep(now, result=result, batch_size=batch_size)
+    return result
+
+
+# --- joint-handling parts ----------------------------------------------------------------------
+
+
+def _sweep_assist(assist: CaseAssist, now: datetime, result: SweepResult) -> None:
+    from civicgrid.cases import joint
+
+    span = assist.due_at - assist.requested_at
+    warn_at = assist.due_at - span * _warn_fraction()
+    if now >= assist.due_at:
+        if assist.overdue_at is None and joint.assist_deadline_mark(assist=assist, kind=joint.OVERDUE, now=now):
+            result.assist_overdue.append(assist.pk)
+        return
+    if (
+        now >= warn_at
+        and assist.warned_at is None
+        and joint.assist_deadline_mark(assist=assist, kind=joint.WARNING, now=now)
+    ):
+        result.assist_warned.append(assist.pk)
+
+
+def assist_sweep(
+    now: datetime | None = None, *, result: SweepResult | None = None, batch_size: int = 500
+) -> SweepResult:
+    """Warn the co-handling department before an open part's ``due_at`` (when the same fraction
+    of the part's span is left as for case deadlines) and mark it overdue after it
+    (``joint.assist_deadline_mark``: once each, audited, through the outbox). Parts of finished
+    cases are left alone. Run by ``deadline_sweep``."""
+    now = now or timezone.now()
+    result = result if result is not None else SweepResult()
+    # Candidates: not yet overdue, due before now + the longest warning window (as for cases).
+    horizon = now + timedelta(hours=24 * 30 * _warn_fraction())
+    ids = list(
+        CaseAssist.objects.filter(
+            status__in=OPEN_ASSIST_STATUSES,
+            due_at__lte=horizon,
+            overdue_at__isnull=True,
+            case__status__in=OPEN_STATUSES,
+        )
+        .order_by("due_at", "id")
+        .values_list("id", flat=True)
+    )
+    for start in range(0, len(ids), batch_size):
+        chunk = CaseAssist.objects.filter(pk__in=ids[start : start + batch_size]).select_related("case", "department")
+        for assist in chunk.order_by("due_at", "id"):
+            if assist.status not in OPEN_ASSIST_STATUSES or assist.case.status not in OPEN_STATUSES:
+                continue
+            try:
+                _sweep_assist(assist, now, result)
+            except Exception:  # one broken part must not stop the sweep
+                logger.exception("deadline sweep failed for case assist %s", assist.pk)
     return result

@@ -71,6 +71,9 @@ class CaseAction(models.TextChoices):
     ASSIST_REPORT = "assist_report", _("协办反馈")
     ASSIST_DECLINE = "assist_decline", _("协办拒绝")
     ASSIST_CANCEL = "assist_cancel", _("撤回协办")
+    # The deadline sweep on a part (timeline only; the part's status is unchanged).
+    ASSIST_DEADLINE_WARNING = "assist_deadline_warning", _("协办临期预警")
+    ASSIST_DEADLINE_OVERDUE = "assist_deadline_overdue", _("协办超期")
 
 
 class Channel(models.TextChoices):

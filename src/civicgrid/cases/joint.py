@@ -32,7 +32,7 @@ from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.cases import selectors, signals, workflow
-from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, AssistAction, AssistStatus
+from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, AssistAction, AssistStatus, CaseAction
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
@@ -531,3 +531,110 @@ def ensure_may_request(actor: Any, case: Case) -> None:
     """For pages: PermissionDenied unless ``actor`` may ask for co-handlers now."""
     if not workflow.may_request_assist(actor, case):
         raise PermissionDenied(_("您不能为该案件请求协办"))
+
+
+# --- the deadline sweep's marks (called by deadlines.assist_sweep) ----------------------------------
+
+WARNING = "warning"
+OVERDUE = "overdue"
+SWEEP_EVENT: dict[str, str] = {
+    WARNING: CaseAction.ASSIST_DEADLINE_WARNING,
+    OVERDUE: CaseAction.ASSIST_DEADLINE_OVERDUE,
+}
+
+
+@transaction.atomic
+def assist_deadline_mark(*, assist: CaseAssist, kind: str, now: datetime) -> bool:
+    """Mark an open part as warned (``kind`` "warning": its due time is near) or overdue
+    ("overdue": past it; a part never warned is marked warned at the same time, so no late
+    warning follows). Written once: ``UPDATE ... WHERE version=? AND <mark> IS NULL`` (a part
+    acted on meanwhile is left for the next sweep, a marked one is never marked again), so
+    running the sweep twice changes nothing. Not a status change and no version bump (a
+    co-handler's action racing with the sweep is not a conflict). One timeline event, one
+    audit record and the notifications: the department's handlers; for overdue also the lead.
+    Returns whether the part was marked."""
+    if kind not in SWEEP_EVENT:
+        raise ValueError(f"unknown assist deadline mark {kind!r}")
+    mark_field = "overdue_at" if kind == OVERDUE else "warned_at"
+    fields: dict[str, Any] = {mark_field: now}
+    if kind == OVERDUE and assist.warned_at is None:
+        fields["warned_at"] = now
+    updated = CaseAssist.objects.filter(
+        pk=assist.pk, version=assist.version, status__in=OPEN_ASSIST_STATUSES, **{f"{mark_field}__isnull": True}
+    ).update(**fields)
+    if not updated:
+        return False
+    changes = {
+        name: {"before": _plain(getattr(assist, name)), "after": _plain(value)} for name, value in fields.items()
+    }
+    for name, value in fields.items():
+        setattr(assist, name, value)
+    case = assist.case
+    due = timezone.localtime(assist.due_at).strftime("%Y-%m-%d %H:%M")
+    values = {"dept": assist.department.name, "due": due, "code": case.tracking_code, "title": case.title}
+    if kind == WARNING:
+        note = _("%(dept)s的协办任务将于%(due)s到期") % values
+    else:
+        note = _("%(dept)s的协办任务已超过协办时限(%(due)s)") % values
+    event_action = SWEEP_EVENT[kind]
+    data = _assist_data(assist, assist.status, assist.status)
+    data["assist"]["deadline"] = kind
+    event = CaseEvent.objects.create(
+        case=case,
+        action=event_action,
+        from_status=case.status,
+        to_status=case.status,
+        is_transition=False,
+        actor=None,
+        actor_label=_actor_label(None),
+        note=note,
+        data=data,
+        area_code=case.area_code,
+        occurred_at=now,
+    )
+    audit_record(
+        action=AuditAction.UPDATE,
+        obj=assist,
+        area_code=case.area_code,
+        changes=changes,
+        message=f"{event_action} case:{case.pk} {assist.department.name}"[:500],
+        actor=None,
+        actor_label=_actor_label(None),
+    )
+    signals.case_event_recorded.send(
+        sender=Case,
+        case=case,
+        event=event,
+        case_id=case.pk,
+        event_id=event.pk,
+        action=event_action,
+        from_status=case.status,
+        to_status=case.status,
+        area_code=case.area_code,
+    )
+    _notify_deadline(case=case, assist=assist, kind=kind, event=event, values=values)
+    return True
+
+
+def _notify_deadline(*, case: Case, assist: CaseAssist, kind: str, event: CaseEvent, values: dict[str, str]) -> None:
+    from civicgrid.notifications.enums import NotificationChannel
+    from civicgrid.notifications.services import Recipient, notification_enqueue
+
+    user_ids = _department_members(assist.department_id)
+    if kind == WARNING:
+        subject = _("协办即将到期: %(title)s") % values
+        body = _("案件 %(code)s “%(title)s” 的协办任务将于 %(due)s 到期, 请及时办理并反馈。") % values
+    else:
+        user_ids += _lead_users(case, assist)
+        subject = _("协办已超期: %(dept)s · %(title)s") % values
+        body = _("%(dept)s协办案件 %(code)s “%(title)s” 已超过协办时限(%(due)s), 请尽快办理并反馈。") % values
+    notification_enqueue(
+        recipients=[Recipient(NotificationChannel.IN_APP, user_id=uid) for uid in dict.fromkeys(user_ids)],
+        subject=subject,
+        body=body,
+        cause=f"case:{case.pk}:event:{event.pk}:assist",
+        object_type="cases.case",
+        object_id=str(case.pk),
+        link=f"/cases/{case.pk}/#case-joint",
+        area_code=case.area_code,
+    )

@@ -678,6 +678,10 @@ class CaseAssist(models.Model):
     acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     responded_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    # Set once by the deadline sweep (``deadlines.assist_sweep``): the warning before ``due_at``
+    # and the overdue mark after it. Not status changes: the part stays open until acted on.
+    warned_at = models.DateTimeField(_("临期预警时间"), null=True, blank=True, editable=False)
+    overdue_at = models.DateTimeField(_("超期时间"), null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(_("更新时间"))
 
     class Meta:
@@ -687,6 +691,8 @@ class CaseAssist(models.Model):
         indexes = [
             models.Index(fields=["case", "requested_at"], name="caseassist_case"),
             models.Index(fields=["department", "status", "due_at"], name="caseassist_dept_inbox"),
+            # The deadline sweep: open parts by deadline.
+            models.Index(fields=["status", "due_at"], name="caseassist_sweep"),
         ]
         constraints = [
             # One open part per department and case (a declined or cancelled one may be asked again).
@@ -705,6 +711,14 @@ class CaseAssist(models.Model):
         from civicgrid.cases.enums import OPEN_ASSIST_STATUSES
 
         return self.status in OPEN_ASSIST_STATUSES
+
+    def is_overdue(self, now: Any = None) -> bool:
+        """Marked overdue by the sweep, or open past its deadline (the sweep has not run yet)."""
+        if self.overdue_at is not None:
+            return True
+        from django.utils import timezone
+
+        return self.is_open and self.due_at < (now or timezone.now())
 
 
 # --- metrics aggregates (civicgrid.cases.aggregates writes them; see docs/cases-metrics.md) --------

@@ -163,5 +163,11 @@ def test_celery_task_runs_the_sweep(world: World) -> None:
     with time_machine.travel(T0, tick=False):
         world.intake()
     with time_machine.travel(T0 + timedelta(hours=3, minutes=30), tick=False):
-        assert deadline_sweep_task.apply().get() == {"warned": 1, "overdue": 0, "escalated": 0}
+        assert deadline_sweep_task.apply().get() == {
+            "warned": 1,
+            "overdue": 0,
+            "escalated": 0,
+            "assist_warned": 0,
+            "assist_overdue": 0,
+        }
     assert services.case_owner_ok(Case.objects.get())

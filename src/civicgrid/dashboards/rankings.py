@@ -1,6 +1,10 @@
 """/dashboards/rankings/: assessment rankings (考核排名) of streets, communities, grids or
 departments for a month, a quarter or a year, scored by the active assessment scheme; every
-figure links to the cases it counts; ``?format=xlsx`` exports the very same ranking (audited)."""
+figure links to the cases it counts; ``?format=xlsx`` exports the very same ranking (audited).
+
+The page shows ``PAGE_SIZE`` units a page (a district has 500+ grids) with the totals of ALL
+units; the export always holds every unit (streamed with openpyxl's write-only mode) and the
+same totals."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -19,13 +24,21 @@ from civicgrid.accounts.permissions import capability_required
 from civicgrid.assessment.models import WEIGHT_FIELDS
 from civicgrid.assessment.periods import PERIOD_KINDS, Period, parse_period, period_containing
 from civicgrid.assessment.permissions import VIEW_RANKINGS
-from civicgrid.assessment.selectors import RANKING_LEVELS, Ranking, RankingRow, active_schemes, assessment_ranking
+from civicgrid.assessment.selectors import (
+    COUNT_FIELDS,
+    RANKING_LEVELS,
+    Ranking,
+    RankingRow,
+    active_schemes,
+    assessment_ranking,
+)
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common.errors import NotFound
 from civicgrid.dashboards.drilldown import DrillFilter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PAGE_SIZE = 100  # units a page on the rankings page (the export holds all of them)
 # rate -> the drill-down metric of its numerator
 RATE_DRILL = {
     "on_time_sign_for_rate": "signed_on_time",
@@ -68,6 +81,31 @@ def parse_params(params: Any) -> RankingParams:
 def ranking_for(user: Any, params: RankingParams) -> Ranking:
     return assessment_ranking(
         user, period=params.period, level=params.level, area_code=params.area_code, scheme_id=params.scheme_id
+    )
+
+
+@dataclass(frozen=True)
+class RankingTotals:
+    """Over ALL units of a ranking (not one page): the page and the export print the same."""
+
+    units: int
+    ranked: int
+    counts: dict[str, int]
+
+    @property
+    def received(self) -> int:
+        return self.counts["received"]
+
+    @property
+    def closed(self) -> int:
+        return self.counts["closed"]
+
+
+def ranking_totals(ranking: Ranking) -> RankingTotals:
+    return RankingTotals(
+        units=len(ranking.rows),
+        ranked=sum(1 for r in ranking.rows if r.rank is not None),
+        counts={name: sum(int(getattr(r, name)) for r in ranking.rows) for name in COUNT_FIELDS},
     )
 
 
@@ -121,28 +159,47 @@ def _headers() -> list[str]:
 
 
 def ranking_workbook(ranking: Ranking) -> bytes:
-    """The Excel export: the same rows, rates and scores as the page."""
+    """The Excel export: every unit (not one page), the same rows, rates and scores as the page,
+    and the totals the page shows. Written with openpyxl's write-only mode: rows stream to a
+    temporary file, so memory stays flat whatever the number of units."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = _("考核排名")
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("考核排名"))
     bold = Font(bold=True)
     s = ranking.scheme
-    ws.append([_("考核周期"), ranking.period.label, f"{ranking.period.start} ~ {ranking.period.end}"])
-    ws.append([_("排名层级"), ranking.level_label])
-    ws.append([_("辖区编码"), ranking.area_code or _("全部")])
+    totals = ranking_totals(ranking)
     weights = "; ".join(f"{_(label)} {getattr(s, f)}" for f, _m, _inv, label in WEIGHT_FIELDS)
-    ws.append([_("考核方案"), s.name, weights])
-    ws.append([_("得分公式"), _("100 × Σ(权重 × 指标值) / Σ权重 (无分母的指标不计入; 发回重办率按 1 - 比率 计入)")])
-    ws.append([])
-    ws.append(_headers())
-    header_row = ws.max_row
-    for cell in ws[header_row]:
+    preamble: list[list[Any]] = [
+        [_("考核周期"), ranking.period.label, f"{ranking.period.start} ~ {ranking.period.end}"],
+        [_("排名层级"), ranking.level_label],
+        [_("辖区编码"), ranking.area_code or _("全部")],
+        [_("考核方案"), s.name, weights],
+        [_("得分公式"), _("100 × Σ(权重 × 指标值) / Σ权重 (无分母的指标不计入; 发回重办率按 1 - 比率 计入)")],
+        [_("单位数"), totals.units],
+        [_("参与排名单位数"), totals.ranked],
+        [_("受理量合计"), totals.received],
+        [_("办结量合计"), totals.closed],
+        [],
+    ]
+    ws.freeze_panes = f"A{len(preamble) + 2}"  # below the header row (write-only: before any row)
+    for line in preamble:
+        ws.append(line)
+
+    def header_cell(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=text)
         cell.font = bold
+        return cell
+
+    ws.append([header_cell(text) for text in _headers()])
     for row in ranking.rows:
+        rates = []
+        for _f, metric, _inv, _l in WEIGHT_FIELDS:
+            cell = WriteOnlyCell(ws, value=getattr(row, metric))
+            cell.number_format = "0.00%"
+            rates.append(cell)
         ws.append(
             [
                 row.rank if row.rank is not None else _("不参与排名"),
@@ -151,7 +208,7 @@ def ranking_workbook(ranking: Ranking) -> bytes:
                 row.score,
                 row.received,
                 row.closed,
-                *[getattr(row, metric) for _f, metric, _inv, _l in WEIGHT_FIELDS],
+                *rates,
                 row.dispatched,
                 row.signed_on_time,
                 row.evaluated,
@@ -160,9 +217,6 @@ def ranking_workbook(ranking: Ranking) -> bytes:
                 row.rehandled,
             ]
         )
-        for col in range(7, 7 + len(WEIGHT_FIELDS)):
-            ws.cell(row=ws.max_row, column=col).number_format = "0.00%"
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -228,17 +282,12 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         return _export(request, ranking)
     period = params.period
-    rows = [
-        {
-            "row": row,
-            "links": row_links(ranking, row),
-            "rates": [
-                (metric, getattr(row, metric), _percent(getattr(row, metric)), row_links(ranking, row)[metric])
-                for metric in RATE_DRILL
-            ],
-        }
-        for row in ranking.rows
-    ]
+    page = Paginator(ranking.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for row in page.object_list:
+        links = row_links(ranking, row)
+        rates = [(metric, getattr(row, metric), _percent(getattr(row, metric)), links[metric]) for metric in RATE_DRILL]
+        rows.append({"row": row, "links": links, "rates": rates})
     kinds = [
         (kind, str(label), _query(params, period=period_containing(kind, period.start).key))
         for kind, label in PERIOD_KIND_LABELS.items()
@@ -259,5 +308,8 @@ def rankings_page(request: HttpRequest) -> HttpResponse:
             "schemes": active_schemes(),
             "params": params,
             "unranked": sum(1 for r in ranking.rows if r.rank is None),
+            "page": page,
+            "query": _query(params),
+            "totals": ranking_totals(ranking),
         },
     )

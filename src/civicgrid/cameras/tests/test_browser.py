@@ -28,6 +28,7 @@ def test_registry_filter_detail_and_case(page: Any, district: SampleDistrict) ->
     assert cams.alert(Client(), "d-1").status_code == 201  # CAM-0001 online, with a case
 
     browser_login(page, cams.world.worker.username)
+    page.click("#navmenu-command > summary")  # 视频探头 is in the 指挥中心 menu
     page.click("#nav-cameras")
     page.wait_for_selector("#camera-table")
     assert page.locator("tr.camera-row").count() == 2

@@ -348,7 +348,8 @@ def test_browser_switches_navigation_to_english(page: Any, district: SampleDistr
     assert nav.get_by_text("Areas and grids").count() == 1
     assert nav.get_by_text("实有人口").count() == 0
     assert page.locator("#logout").inner_text().strip() == "Log out"
-    # The choice sticks across pages.
+    # The choice sticks across pages (Residents is in the grouped menu of base data).
+    nav.locator("#navmenu-data > summary").click()
     nav.get_by_text("Residents").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("html").get_attribute("lang") == "en"

@@ -101,7 +101,8 @@ class IndicatorOut(Schema):
 
 class ScreenOut(Schema):
     area: AreaOut
-    generated_at: str
+    generated_at: str  # ISO 8601 with the district's UTC offset, e.g. 2025-03-01T09:30:00+08:00
+    time_zone: str  # the district's IANA zone (settings.TIME_ZONE): the page shows times in it
     refresh_seconds: int
     day: str
     year: int

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.urls import NoReverseMatch, reverse
@@ -168,7 +170,7 @@ def _overdue(user: Any, node: Area) -> dict[str, Any]:
                 "category": case.category.name,
                 "place": case.grid.name if case.grid else "",
                 "holder": str(getattr(holder, "name", None) or holder or ""),
-                "due": timezone.localtime(due).strftime("%m-%d %H:%M") if due else "",
+                "due": due.astimezone(district_zone()).strftime("%m-%d %H:%M") if due else "",
                 "overdue_hours": round((now - due).total_seconds() / 3600, 1) if due and due < now else None,
                 "url": reverse("cases:detail", args=[case.pk]),
             }
@@ -273,16 +275,28 @@ def _indicators(user: Any, node: Area, year: int) -> list[dict[str, Any]] | None
     return out
 
 
+def district_zone() -> ZoneInfo:
+    """The district's time zone (settings.TIME_ZONE, Asia/Shanghai): the screen's clock."""
+    return ZoneInfo(str(settings.TIME_ZONE))
+
+
+def district_now() -> dt.datetime:
+    return timezone.now().astimezone(district_zone())
+
+
 def screen_data(user: Any, area_code: str | None = None, *, today: dt.date | None = None) -> dict[str, Any]:
     """Everything the wall screen shows for ``area_code`` (default: the user's own node)."""
     node = screen_node(user, area_code)
-    today = today or timezone.localdate()
+    today = today or district_now().date()
     year_start = dt.date(today.year, 1, 1)
     day_result = m.case_metrics(user, start=today, end=today, area_code=node.code)
     year_result = m.case_metrics(user, start=year_start, end=today, area_code=node.code)
     return {
         "area": {"code": node.code, "name": node.name, "level": node.level},
-        "generated_at": timezone.localtime().isoformat(timespec="seconds"),
+        # The district's clock, whatever zone the request or the viewer's browser is in: the
+        # page formats both this and its big clock in ``time_zone`` (Intl.DateTimeFormat).
+        "generated_at": district_now().isoformat(timespec="seconds"),
+        "time_zone": str(settings.TIME_ZONE),
         "refresh_seconds": REFRESH_SECONDS,
         "day": today.isoformat(),
         "year": today.year,

@@ -4,9 +4,11 @@ figures open the lists they count; the rankings page switches level and drills d
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -108,6 +110,49 @@ def test_wall_screen_draws_its_charts_and_refreshes(wall: Any, world: World) -> 
     page.click("[data-fig='today.received']")
     page.wait_for_selector("#drill-count")
     assert int(page.get_attribute("#drill-count", "data-count") or "-1") == before + 1
+
+
+@pytest.fixture
+def faraway_wall(browser: Any, live_server: Any) -> Iterator[Any]:
+    """The wall screen watched from a browser in New York (UTC-5/-4), 12-13 hours behind."""
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1920, "height": 1080}, timezone_id="America/New_York"
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    pg.base_url = live_server.url
+    yield pg
+    context.close()
+
+
+def test_clock_and_update_time_are_the_districts_wherever_the_viewer_is(faraway_wall: Any, world: World) -> None:
+    page = faraway_wall
+    browser_login(page, world.operator.username)
+    page.goto(f"{page.base_url}/dashboards/screen/{world.d.district.code}/")
+    page.wait_for_function(
+        "() => /^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}$/.test(document.getElementById('screen-clock').textContent)"
+    )
+    assert page.evaluate("() => new Date().getTimezoneOffset()") in (240, 300)  # the viewer is far away
+    shanghai = ZoneInfo("Asia/Shanghai")
+    clock = dt.datetime.strptime(page.text_content("#screen-clock") or "", "%Y-%m-%d %H:%M:%S")
+    drift = abs((clock - dt.datetime.now(shanghai).replace(tzinfo=None)).total_seconds())
+    assert drift < 120  # the district's wall time, not New York's (12-13 hours off)
+
+    # "更新于" is the payload's instant shown in the district's zone.
+    generated = dt.datetime.fromisoformat(page.get_attribute("#screen-updated", "data-at") or "")
+    assert generated.utcoffset() == dt.timedelta(hours=8)
+    assert page.text_content("#screen-updated") == f"更新于 {generated.astimezone(shanghai):%H:%M:%S}"
+
+    # Formatted by the browser from the instant, not cut out of the string: a payload stamped
+    # in UTC still reads as Shanghai time (the viewer's zone would say 03:04:05, a slice 07:04:05).
+    def stamp_in_utc(route: Any) -> None:
+        body = route.fetch().json()
+        body["generated_at"] = "2026-03-18T07:04:05Z"
+        route.fulfill(json=body)
+
+    page.route("**/api/dashboards/screen*", stamp_in_utc)
+    page.evaluate("() => window.civicgridScreen.refresh()")
+    page.wait_for_function("() => document.getElementById('screen-updated').textContent === '更新于 15:04:05'")
 
 
 def test_street_screen_shows_only_its_part(wall: Any, world: World) -> None:

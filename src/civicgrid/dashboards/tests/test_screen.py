@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from django.utils import timezone
 
 from civicgrid.cases.enums import Channel
 from civicgrid.common.errors import NotFound
@@ -182,7 +184,7 @@ def test_api_contract(fx: Fixture) -> None:
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {
-        "area", "generated_at", "refresh_seconds", "day", "year", "today", "this_year", "channels",
+        "area", "generated_at", "time_zone", "refresh_seconds", "day", "year", "today", "this_year", "channels",
         "categories", "weeks", "overdue", "heat", "patrols", "indicators",
     }  # fmt: skip
     assert body["area"] == {"code": fx.d.streets[1].code, "name": fx.d.streets[1].name, "level": "street"}
@@ -194,6 +196,22 @@ def test_api_contract(fx: Fixture) -> None:
     bad = client.get("/api/dashboards/screen?area=15x")
     assert bad.status_code == 404
     assert bad.json()["error"]["message"]
+
+
+def test_the_update_time_is_iso_in_the_district_zone(fx: Fixture) -> None:
+    # Frozen at 2026-03-18 15:00 in Shanghai (07:00 UTC): the payload says so with its offset.
+    body = _client(fx.w.operator).get("/api/dashboards/screen").json()
+    assert body["generated_at"] == "2026-03-18T15:00:00+08:00"
+    assert body["time_zone"] == "Asia/Shanghai"
+    assert dt.datetime.fromisoformat(body["generated_at"]) == dt.datetime(2026, 3, 18, 7, 0, tzinfo=dt.UTC)
+    # ... whatever zone the request happens to run in.
+    with timezone.override(ZoneInfo("America/New_York")):
+        data = screen_data(fx.w.operator)
+    assert data["generated_at"] == "2026-03-18T15:00:00+08:00" and data["day"] == "2026-03-18"
+    # The page hands the zone to the script that formats "更新于" and the clock.
+    html = _client(fx.w.operator).get(f"/dashboards/screen/{fx.d.district.code}/").content.decode()
+    assert 'data-time-zone="Asia/Shanghai"' in html
+    assert 'data-at="2026-03-18T15:00:00+08:00">更新于 15:00:00<' in html
 
 
 def test_the_page_renders_the_data_and_polls_the_api(fx: Fixture) -> None:

@@ -34,8 +34,29 @@
       if (fig.whole != null) { el.title = fig.part + " / " + fig.whole; }
     });
     document.getElementById("screen-area").textContent = d.area.name;
-    document.getElementById("screen-updated").textContent =
-      root.dataset.labelUpdated + " " + (d.generated_at || "").slice(11, 19);
+    if (d.time_zone) { root.dataset.timeZone = d.time_zone; }
+    var at = new Date(d.generated_at || "");
+    document.getElementById("screen-updated").textContent = root.dataset.labelUpdated + " " +
+      (isNaN(at.getTime()) ? (d.generated_at || "").slice(11, 19) : districtTime(at).time);
+  }
+
+  /* Times are shown in the district's zone (data.time_zone, Asia/Shanghai), not the viewer's:
+     the wall may be watched from anywhere, and its clock must agree with "更新于". */
+  var formats = {};
+  function districtTime(date) {
+    var zone = root.dataset.timeZone || "";
+    if (!formats[zone]) {
+      var opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+                   second: "2-digit", hourCycle: "h23" };
+      try {
+        formats[zone] = new Intl.DateTimeFormat("en-CA", Object.assign({ timeZone: zone || undefined }, opts));
+      } catch (e) {  // an unknown zone name: the viewer's zone rather than no clock at all
+        formats[zone] = new Intl.DateTimeFormat("en-CA", opts);
+      }
+    }
+    var p = {};
+    formats[zone].formatToParts(date).forEach(function (x) { p[x.type] = x.value; });
+    return { date: p.year + "-" + p.month + "-" + p.day, time: p.hour + ":" + p.minute + ":" + p.second };
   }
 
   function channelChart(d) {
@@ -216,10 +237,8 @@
   }
 
   function clock() {
-    var now = new Date();
-    function two(n) { return (n < 10 ? "0" : "") + n; }
-    document.getElementById("screen-clock").textContent = now.getFullYear() + "-" + two(now.getMonth() + 1) + "-" +
-      two(now.getDate()) + " " + two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+    var now = districtTime(new Date());
+    document.getElementById("screen-clock").textContent = now.date + " " + now.time;
   }
 
   function init() {

@@ -45,9 +45,15 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 @dataclass(frozen=True)
 class ActResult:
+    """What an action did. For a replay (``replayed``) ``status`` and ``version`` are the ones
+    the first submission answered (kept on its timeline event), not the case's current ones,
+    so the phone's queue chains the next action on exactly what it did."""
+
     case: Case
     replayed: bool
     photo_count: int
+    status: str = ""
+    version: int = 0
 
 
 def _client_id(value: str) -> str:
@@ -55,6 +61,31 @@ def _client_id(value: str) -> str:
     if value and not CLIENT_ID_RE.match(value):
         raise ValidationError({"client_id": _("操作编号格式不正确")})
     return value
+
+
+def _event_action(action: str) -> str:
+    return A.COMMENT if action == RECORD else action
+
+
+def _replayed(actor: Any, case: Case, action: str, client_id: str) -> ActResult | None:
+    """The first answer to an action already applied under ``client_id`` (None if none was)."""
+    if not client_id:
+        return None
+    earlier = selectors.event_for_client_action(actor, case, client_id)
+    if earlier is None:
+        return None
+    if earlier.action != _event_action(action):
+        raise ValidationError({"client_id": _("该操作编号已用于另一项操作")})
+    current = selectors.task_get(actor, case.pk)
+    data = earlier.data or {}
+    version = data.get("version")
+    return ActResult(
+        current,
+        True,
+        0,
+        status=earlier.to_status or current.status,
+        version=version if isinstance(version, int) else current.version,
+    )
 
 
 def task_act(
@@ -73,9 +104,11 @@ def task_act(
 
     ``action`` is one of ``MOBILE_ACTIONS`` or ``RECORD``. Photos are checked by content before
     anything is written; then, in one transaction: the photos (handling record, report back),
-    the transition or the handling record, and the client id on the event. A stale
-    ``expected_version`` raises Conflict (409) and writes nothing. A ``client_id`` seen before
-    on this case returns the case as it is now (``replayed``) without acting again."""
+    the transition or the handling record, and the client id with the resulting version on
+    the event. A stale ``expected_version`` raises Conflict (409) and writes nothing. A
+    ``client_id`` (the queue's Idempotency-Key) seen before on this case returns what the
+    first submission answered (``replayed``) without acting again; the check is repeated
+    under the case's row lock, so two submissions racing each other apply it once."""
     if action not in (*MOBILE_ACTIONS, RECORD):
         raise ValidationError({"action": _("手机端不支持该操作")})
     client_id = _client_id(client_id)
@@ -86,34 +119,65 @@ def task_act(
     if action in NOTE_REQUIRED and not note:
         label = _("处置情况") if action == A.REPORT_BACK else _("原因")
         raise ValidationError({"note": _("请填写%(what)s") % {"what": label}})
-    if client_id:
-        earlier = selectors.event_for_client_action(actor, case, client_id)
-        if earlier is not None:
-            return ActResult(selectors.task_get(actor, case.pk), True, 0)
+    replay = _replayed(actor, case, action, client_id)
+    if replay is not None:
+        return replay
     if case.version != expected_version:
         # Checked first, so a case that moved on answers "changed meanwhile", not a photo error.
         raise Conflict(_(services.CONFLICT_MESSAGE), code="conflict")
     checked = photos.check_photos(files)
+    try:
+        with transaction.atomic():
+            # The row lock (PostgreSQL; SQLite's IMMEDIATE transactions serialise writers)
+            # makes "seen this client id?" and the write one step.
+            locked = Case.objects.select_for_update().filter(pk=case.pk).values_list("version", flat=True).first()
+            replay = _replayed(actor, case, action, client_id)
+            if replay is not None:
+                return replay
+            if locked != expected_version:
+                raise Conflict(_(services.CONFLICT_MESSAGE), code="conflict")
+            current = _apply(actor, case, action, expected_version, note, hours, checked, photo_kind, client_id)
+    except Conflict:
+        # Another submission of the same action may have won the race: answer as it did.
+        replay = _replayed(actor, case, action, client_id)
+        if replay is not None:
+            return replay
+        raise
+    return current
+
+
+def _apply(
+    actor: Any,
+    case: Case,
+    action: str,
+    expected_version: int,
+    note: str,
+    hours: int | None,
+    checked: list[photos.CheckedPhoto],
+    photo_kind: str,
+    client_id: str,
+) -> ActResult:
     tag: dict[str, Any] = {"client_id": client_id} if client_id else {}
-    with transaction.atomic():
-        added = photos.handling_photos_add(actor=actor, case=case, checked=checked, kind=photo_kind)
-        if added:
-            tag["photos"] = [p.pk for p in added]
-        if action == RECORD:
-            services.case_handling_record(
-                actor=actor, case=case, expected_version=expected_version, note=note, data=tag
-            )
-            current = case
-        else:
-            payload: dict[str, Any] = {}
-            if action == A.REQUEST_EXTENSION:
-                payload["hours"] = hours
-            current = services.case_transition(
-                actor=actor, case=case, action=action, expected_version=expected_version, note=note, **payload
-            )
-            if tag:
-                services.case_event_annotate(case=current, actor=actor, data=tag)
-    return ActResult(current, False, len(added))
+    added = photos.handling_photos_add(actor=actor, case=case, checked=checked, kind=photo_kind)
+    if added:
+        tag["photos"] = [p.pk for p in added]
+    if action == RECORD:
+        if client_id:
+            tag["version"] = expected_version  # a handling record does not bump the version
+        services.case_handling_record(actor=actor, case=case, expected_version=expected_version, note=note, data=tag)
+        current = case
+    else:
+        payload: dict[str, Any] = {}
+        if action == A.REQUEST_EXTENSION:
+            payload["hours"] = hours
+        current = services.case_transition(
+            actor=actor, case=case, action=action, expected_version=expected_version, note=note, **payload
+        )
+        if client_id:
+            tag["version"] = current.version
+        if tag:
+            services.case_event_annotate(case=current, actor=actor, data=tag)
+    return ActResult(current, False, len(added), status=current.status, version=current.version)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ of their own and drops them when the session ends) and ``Cache-Control: private,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -191,12 +192,15 @@ def _case_json(case: Any) -> dict[str, Any]:
 @mobile_page(Capability.CASES_VIEW)
 @require_POST
 def act(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """One phone action (form POST or the offline queue's replay, with Accept: JSON).
-    JSON answers: 200 {"case", "replayed", "message"}; 400/403/404/409 {"error": ...}."""
+    """One phone action (form POST or the offline queue's replay, with Accept: JSON and the
+    action's ``Idempotency-Key``). JSON answers: 200 {"case", "replayed", "message"} (a replay
+    answers the status and version the first submission did); 400/403/404/409 {"error": ...}
+    (400/403/409 with the case as it is now: {"case": {id, status, status_label, version}})."""
     case = selectors.task_get(request.user, pk)
     post = request.POST
     action = post.get("action", "")
     try:
+        client_id = _client_id(request)
         expected = _int_or_none(post.get("expected_version"))
         if expected is None:
             raise ValidationError({"expected_version": _("缺少版本号, 请刷新后重试")})
@@ -212,15 +216,15 @@ def act(request: HttpRequest, pk: int) -> HttpResponseBase:
             hours=hours,
             uploads=request.FILES.getlist("photos"),
             photo_kind=post.get("photo_kind") or PhotoKind.AFTER,
-            client_id=post.get("client_id", ""),
+            client_id=client_id,
         )
     except ValidationError as exc:
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
-        return _act_error(request, pk, 400, "invalid", "; ".join(exc.messages), fields)
+        return _act_error(request, pk, 400, "invalid", "; ".join(exc.messages), fields, case=case)
     except DomainError as exc:
-        return _act_error(request, pk, exc.status, exc.code, str(exc.message), exc.fields)
+        return _act_error(request, pk, exc.status, exc.code, str(exc.message), exc.fields, case=case)
     except PermissionDenied as exc:
-        return _act_error(request, pk, 403, "forbidden", str(exc) or _("您没有此操作的权限"))
+        return _act_error(request, pk, 403, "forbidden", str(exc) or _("您没有此操作的权限"), case=case)
     label = _("处置记录") if action == services.RECORD else workflow.action_label(action)
     if result.replayed:
         message = _("“%(action)s”此前已提交成功, 未重复执行") % {"action": label}
@@ -231,18 +235,51 @@ def act(request: HttpRequest, pk: int) -> HttpResponseBase:
         }
     if _wants_json(request):
         return JsonResponse(
-            {"case": _case_json(result.case), "replayed": result.replayed, "message": message},
+            {"case": _result_json(result), "replayed": result.replayed, "message": message},
             json_dumps_params={"ensure_ascii": False},
         )
     messages.success(request, message)
     return redirect("mobile:task", pk=pk)
 
 
+def _client_id(request: HttpRequest) -> str:
+    """The action's idempotency key: the ``Idempotency-Key`` header (the offline queue sends
+    it) or the form's ``client_id`` (a plain form post); both, if given, must agree."""
+    header = request.headers.get("Idempotency-Key", "").strip()
+    field = request.POST.get("client_id", "").strip()
+    if header and field and header != field:
+        raise ValidationError({"client_id": _("Idempotency-Key 与操作编号不一致")})
+    return header or field
+
+
+def _result_json(result: services.ActResult) -> dict[str, Any]:
+    """The case as the action left it: a replay answers exactly what the first submission did."""
+    status = result.status or result.case.status
+    return {
+        "id": result.case.pk,
+        "status": status,
+        "status_label": workflow.status_label(status),
+        "version": result.version or result.case.version,
+    }
+
+
 def _act_error(
-    request: HttpRequest, pk: int, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+    request: HttpRequest,
+    pk: int,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, Any] | None = None,
+    *,
+    case: Any = None,
 ) -> HttpResponseBase:
     if _wants_json(request):
-        return _error_json(status, code, message, fields)
+        body: dict[str, Any] = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        if case is not None and status in (400, 403, 409):
+            # Where the case stands now (the user may see it): the queue offers to retry on it.
+            with contextlib.suppress(NotFound):
+                body["case"] = _case_json(selectors.task_get(request.user, pk))
+        return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     messages.error(request, message)
     return redirect("mobile:task", pk=pk)
 

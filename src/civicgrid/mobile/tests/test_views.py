@@ -217,6 +217,13 @@ def test_a_stale_version_is_a_409_and_writes_nothing(client: Client, world: Worl
     )
     assert response.status_code == 409
     assert response.json()["error"] == {"code": "conflict", "message": CONFLICT, "fields": {}}
+    # Where the case stands now, so the phone's queue can offer to retry on it.
+    assert response.json()["case"] == {
+        "id": case.pk,
+        "status": S.HANDLING,
+        "status_label": "处置中",
+        "version": seen + 1,
+    }
     case.refresh_from_db()
     assert case.status == S.HANDLING and CaseEvent.objects.filter(case=case).count() == events
     assert not CasePhoto.objects.filter(case=case).exists()
@@ -299,7 +306,7 @@ def test_handling_record_with_a_before_photo_then_report_back_with_an_after_phot
     record = CaseEvent.objects.filter(case=case, action=A.COMMENT).get()
     before = CasePhoto.objects.get(case=case)
     assert before.kind == "before" and record.note == "到场查看, 灯泡损坏" and not record.is_transition
-    assert record.data == {"client_id": "rec-0001-abcd", "photos": [before.pk]}
+    assert record.data == {"client_id": "rec-0001-abcd", "photos": [before.pk], "version": version}
     assert AuditEvent.objects.filter(object_id=str(case.pk), message__startswith="comment").exists()
 
     response = client.post(
@@ -358,6 +365,90 @@ def test_a_replayed_action_is_applied_once(client: Client, world: World) -> None
     assert CaseEvent.objects.filter(case=case, action=A.ACKNOWLEDGE).count() == 1
     bad = client.post(f"/m/tasks/{case.pk}/act/", {**data, "client_id": "no spaces!"}, headers=JSON)
     assert bad.status_code == 400 and "client_id" in bad.json()["error"]["fields"]
+
+
+@pytest.mark.django_db
+def test_the_idempotency_key_header_chains_actions_and_replays_answer_as_the_first(
+    client: Client, world: World
+) -> None:
+    """The offline queue sends 签收 then 反馈 with a key each, the second on the version the
+    first answered; replays of either (lost answers) answer what the first submission did,
+    even after the case moved on, and never act twice."""
+    login(client, world.chief)
+    case = dispatched_to_chief(world)
+    url = f"/m/tasks/{case.pk}/act/"
+    ack = {"action": "acknowledge", "expected_version": case.version}
+    first = client.post(url, ack, headers={**JSON, "Idempotency-Key": "key-ack-0001"})
+    assert first.status_code == 200 and first.json()["replayed"] is False
+    after_ack = first.json()["case"]
+    assert after_ack == {"id": case.pk, "status": S.HANDLING, "status_label": "处置中", "version": case.version + 1}
+    back = {"action": "report_back", "expected_version": after_ack["version"], "note": "已修复"}
+    second = client.post(url, back, headers={**JSON, "Idempotency-Key": "key-back-0002"})
+    assert second.status_code == 200 and second.json()["case"]["status"] == S.REPORTED
+
+    again = client.post(url, ack, headers={**JSON, "Idempotency-Key": "key-ack-0001"})
+    assert again.status_code == 200 and again.json()["replayed"] is True
+    assert again.json()["case"] == after_ack  # what the first answered, not "reported" now
+    assert (
+        client.post(url, back, headers={**JSON, "Idempotency-Key": "key-back-0002"}).json()["case"]
+        == (second.json()["case"])
+    )
+    assert CaseEvent.objects.filter(case=case, action=A.ACKNOWLEDGE).count() == 1
+    assert CaseEvent.objects.filter(case=case, action=A.REPORT_BACK).count() == 1
+    events = CaseEvent.objects.filter(case=case).count()
+
+    # A key used for another action, or a header and a field that disagree: 400, nothing written.
+    reused = client.post(url, back, headers={**JSON, "Idempotency-Key": "key-ack-0001"})
+    assert reused.status_code == 400 and "client_id" in reused.json()["error"]["fields"]
+    mixed = client.post(url, {**ack, "client_id": "key-other-03"}, headers={**JSON, "Idempotency-Key": "key-ack-0001"})
+    assert mixed.status_code == 400 and "client_id" in mixed.json()["error"]["fields"]
+    assert CaseEvent.objects.filter(case=case).count() == events
+
+
+@pytest.mark.django_db
+def test_a_replay_racing_the_first_submission_is_applied_once(
+    client: Client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submissions of one action at once: the second saw no event before the first was
+    committed; under the row lock it sees it and answers as the first did, for a transition
+    (version bumped) and for a handling record (version not bumped, so no conflict to hide behind)."""
+    from civicgrid.mobile import services as mobile_services
+
+    login(client, world.chief)
+    case = act(world, dispatched_to_chief(world), A.ACKNOWLEDGE)
+    stale = Case.objects.get(pk=case.pk)
+    attempts: list[tuple[str, dict[str, Any]]] = [
+        ("record", {"note": "到场查看"}),
+        ("request_extension", {"note": "缺材料", "hours": 24}),
+    ]
+    for action, extra in attempts:
+        key = f"race-{action}"[:20] + "-0001"
+        data = {"action": action, "expected_version": stale.version, **extra}
+        first = client.post(f"/m/tasks/{case.pk}/act/", data, headers={**JSON, "Idempotency-Key": key})
+        assert first.status_code == 200 and first.json()["replayed"] is False
+        real = selectors.event_for_client_action
+        calls = {"n": 0}
+
+        def late(user: Any, c: Case, client_id: str, real: Any = real, calls: dict[str, int] = calls) -> Any:
+            calls["n"] += 1
+            return None if calls["n"] == 1 else real(user, c, client_id)  # the first look misses it
+
+        monkeypatch.setattr(selectors, "event_for_client_action", late)
+        events = CaseEvent.objects.filter(case=case).count()
+        result = mobile_services.task_act(
+            actor=world.chief,
+            case=stale,
+            action=action,
+            expected_version=stale.version,
+            note=extra["note"],
+            hours=extra.get("hours"),
+            client_id=key,
+        )
+        monkeypatch.setattr(selectors, "event_for_client_action", real)
+        assert result.replayed is True and calls["n"] >= 2
+        assert result.version == first.json()["case"]["version"]
+        assert CaseEvent.objects.filter(case=case).count() == events
+        stale = Case.objects.get(pk=case.pk)
 
 
 @pytest.mark.django_db

@@ -13,11 +13,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.params.functions import Query
 
 from civicgrid.cases.metrics import case_metrics, case_metrics_grouped
 from civicgrid.cases.schemas import CaseMetricsOut, GroupedMetricsOut
 
 router = Router(tags=["cases"])
+GROUPED_MAX_LIMIT = 500  # groups a page (the default: one page holds a year of days)
 
 
 @router.get("", response=CaseMetricsOut, summary="案件统计: 受理、办结、办结率、按时率、时长分位数、满意率等")
@@ -57,11 +59,13 @@ def metrics_grouped(
     department_id: int | None = None,
     category: str | None = None,
     level: str | None = None,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(GROUPED_MAX_LIMIT, ge=1, le=GROUPED_MAX_LIMIT),
 ) -> Any:
     """``group_by``: area (children of ``area_code`` or of your scope node; or ``level``:
     street/community/grid), department, category (top level), channel, day, week, month.
-    The list is bounded by the groups (at most one row per day of a three-year period), so
-    it is not paginated."""
+    ``count`` is the number of groups; ``items`` are groups ``offset`` to ``offset + limit``
+    (a district has 500+ grids, a three-year period 1,096 days)."""
     rows = case_metrics_grouped(
         request.user,
         start=start,
@@ -77,5 +81,5 @@ def metrics_grouped(
         "start": start,
         "end": end,
         "count": len(rows),
-        "items": [r.as_dict() for r in rows],
+        "items": [r.as_dict() for r in rows[offset : offset + limit]],
     }

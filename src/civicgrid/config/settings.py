@@ -217,7 +217,8 @@ EMBEDDED_SCHEDULER = env_bool("CIVICGRID_EMBEDDED_SCHEDULER", True)
 
 # --- API ------------------------------------------------------------------------------
 NINJA_PAGINATION_PER_PAGE = 50
-NINJA_PAGINATION_MAX_PER_PAGE_SIZE = 500
+NINJA_PAGINATION_MAX_LIMIT = 500  # the largest ?limit= of a limit/offset list (422 above it)
+NINJA_MAX_PER_PAGE_SIZE = 500  # the largest ?page_size= of a page-number list (ninja's own name)
 
 # --- Territory (territory app; see docs/territory.md) ----------------------------------
 # Seconds between a process's checks of BoundaryVersion (its locate index rebuilds on change).

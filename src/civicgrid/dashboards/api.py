@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
+from ninja.params.functions import Query
 
 from civicgrid.dashboards import gridmap, public, rankings
 from civicgrid.dashboards.schemas import RankingOut, ScreenOut
@@ -22,17 +23,30 @@ def screen(request: HttpRequest, area: str = "") -> dict[str, Any]:
     return screen_data(request.user, area.strip() or None)
 
 
+RANKING_DEFAULT_LIMIT = rankings.PAGE_SIZE  # the page's page size
+RANKING_MAX_LIMIT = 500
+
+
 @router.get(
     "/rankings",
     response=RankingOut,
     url_name="dashboards_rankings",
-    summary="考核排名: period=2026-05|2026-Q2|2026, level=street|community|grid|department",
+    summary="考核排名 (分页, 含全部单位合计): period=2026-05|2026-Q2|2026, level=street|community|grid|department",
 )
 def ranking(
-    request: HttpRequest, period: str = "", kind: str = "", level: str = "street", area: str = "", scheme: str = ""
+    request: HttpRequest,
+    period: str = "",
+    kind: str = "",
+    level: str = "street",
+    area: str = "",
+    scheme: str = "",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(RANKING_DEFAULT_LIMIT, ge=1, le=RANKING_MAX_LIMIT),
 ) -> dict[str, Any]:
+    """Units ``offset`` to ``offset + limit`` in rank order; ``count`` and ``totals`` cover all
+    units (a district has 500+ grids), as on the page and in its Excel export."""
     params = rankings.parse_params({"period": period, "kind": kind, "level": level, "area": area, "scheme": scheme})
-    return rankings.ranking_as_dict(rankings.ranking_for(request.user, params))
+    return rankings.ranking_as_dict(rankings.ranking_for(request.user, params), offset=offset, limit=limit)
 
 
 # --- the live grid map (issue 4 §5): dashboards/gridmap.py --------------------------------------

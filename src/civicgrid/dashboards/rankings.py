@@ -120,9 +120,14 @@ def row_links(ranking: Ranking, row: RankingRow) -> dict[str, str]:
     return links
 
 
-def ranking_as_dict(ranking: Ranking) -> dict[str, Any]:
-    """The ranking as the API returns it (the page and the export show the same rows)."""
+def ranking_as_dict(ranking: Ranking, *, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """The ranking as the API returns it: the rows ``offset`` to ``offset + limit`` (all of them
+    without ``limit``) in rank order, ``count`` of all units and the ``totals`` over ALL units
+    (the same as the page's and the export's)."""
     s = ranking.scheme
+    totals = ranking_totals(ranking)
+    rows = ranking.rows[offset:] if limit is None else ranking.rows[offset : offset + limit]
+    end = offset + len(rows)
     return {
         "period": ranking.period.key,
         "period_label": ranking.period.label,
@@ -136,7 +141,12 @@ def ranking_as_dict(ranking: Ranking) -> dict[str, Any]:
             **{f: int(getattr(s, f)) for f, *_rest in WEIGHT_FIELDS},
             "effective_from": s.effective_from.isoformat(),
         },
-        "rows": [{**row.as_dict(), "url": row_links(ranking, row)["score"]} for row in ranking.rows],
+        "count": totals.units,
+        "offset": offset,
+        "limit": limit,
+        "next_offset": end if end < totals.units else None,
+        "totals": {"units": totals.units, "ranked": totals.ranked, **totals.counts},
+        "rows": [{**row.as_dict(), "url": row_filter(ranking, row).url()} for row in rows],
     }
 
 

@@ -149,6 +149,21 @@ class RankingRowOut(Schema):
     url: str  # the cases behind the score
 
 
+class RankingTotalsOut(Schema):
+    """Over ALL units of the ranking, not one page (the page and the export print the same)."""
+
+    units: int
+    ranked: int
+    received: int
+    closed: int
+    dispatched: int
+    signed_on_time: int
+    evaluated: int
+    resolved: int
+    satisfied: int
+    rehandled: int
+
+
 class RankingOut(Schema):
     period: str
     period_label: str
@@ -157,4 +172,9 @@ class RankingOut(Schema):
     level: str
     area_code: str | None
     scheme: SchemeOut
-    rows: list[RankingRowOut]
+    count: int  # all units of the ranking
+    offset: int
+    limit: int
+    next_offset: int | None  # None on the last page
+    totals: RankingTotalsOut
+    rows: list[RankingRowOut]  # one page of units, in rank order

@@ -9,6 +9,7 @@ of their own and drops them when the session ends) and ``Cache-Control: private,
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import uuid
@@ -53,7 +54,8 @@ SHELL_STATIC = (
     "mobile/icons/icon-192.png",
     "mobile/icons/icon-512.png",
 )
-SW_VERSION = "1"  # bump when sw.js changes in a way the static hash does not show
+SW_VERSION = "2"  # bump when sw.js changes in a way the static hash does not show
+SYNC_TAG = "civicgrid-m-queue"  # the Background Sync tag (app.js registers the same)
 EXTENSION_HOURS = (12, 24, 48, 72)
 USER_HEADER = "X-CivicGrid-User"
 
@@ -137,23 +139,62 @@ def tasks(request: HttpRequest) -> HttpResponse:
     return render(request, "mobile/tasks.html", context)
 
 
-def _action_forms(request: HttpRequest, case: Any) -> list[dict[str, Any]]:
-    actions = workflow.available_actions(request.user, case, services.MOBILE_ACTIONS)
-    forms = [
-        {
-            "code": code,
-            "label": workflow.action_label(code),
-            "note_required": code in services.NOTE_REQUIRED,
-            "photos": code in services.PHOTO_ACTIONS,
-            "client_id": uuid.uuid4().hex,
-        }
-        for code in actions
-    ]
-    if A.REPORT_BACK in actions:
+# Actions after which the actor is the case's handler (cases.services applies them so).
+HANDLER_AFTER = frozenset({A.ACKNOWLEDGE, A.ACCEPT_TRANSFER})
+
+
+def action_plan(user: Any, case: Any) -> dict[str, list[str]]:
+    """Each phone action ``user`` may take on ``case`` now or after actions of their own
+    taken before it (offline, waiting in the queue): action -> the statuses it is allowed in.
+    Found by walking the transition table from the case as it is, the way
+    ``case_transition`` changes it (status; 签收 and 接收转办 make the actor the handler)."""
+    plan: dict[str, list[str]] = {}
+    seen: set[tuple[str, Any]] = set()
+    frontier = [case]
+    while frontier:
+        state = frontier.pop(0)
+        key = (state.status, state.current_handler_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        for code in workflow.available_actions(user, state, services.MOBILE_ACTIONS):
+            statuses = plan.setdefault(code, [])
+            if state.status not in statuses:
+                statuses.append(state.status)
+            after = copy.copy(state)
+            after.status = workflow.target_status(state.status, code) or state.status
+            if code in HANDLER_AFTER:
+                after.current_handler_id = user.pk
+            frontier.append(after)
+    if A.REPORT_BACK in plan:
         # Whoever may report back is the handler of a case being handled: they may also
         # write a handling record (note and before/after photos) first.
-        record = {"code": services.RECORD, "label": _("处置记录"), "note_required": False, "photos": True}
-        forms.insert(0, {**record, "client_id": uuid.uuid4().hex})
+        plan = {services.RECORD: list(plan[A.REPORT_BACK]), **plan}
+    return plan
+
+
+def _action_forms(request: HttpRequest, case: Any) -> list[dict[str, Any]]:
+    """The task page's forms: the actions allowed now, shown, and those allowed only after
+    the user's own queued actions, hidden (the offline queue shows them when it predicts
+    the status they need). Each knows the statuses it is for and the status it leads to."""
+    now = set(workflow.available_actions(request.user, case, services.MOBILE_ACTIONS))
+    if A.REPORT_BACK in now:
+        now.add(services.RECORD)
+    forms = []
+    for code, statuses in action_plan(request.user, case).items():
+        to = case.status if code == services.RECORD else workflow.target_status(statuses[0], code)
+        forms.append(
+            {
+                "code": code,
+                "label": _("处置记录") if code == services.RECORD else workflow.action_label(code),
+                "note_required": code in services.NOTE_REQUIRED,
+                "photos": code in services.PHOTO_ACTIONS,
+                "client_id": uuid.uuid4().hex,
+                "when": " ".join(statuses),
+                "to": "" if code == services.RECORD else to,
+                "now": code in now,
+            }
+        )
     return forms
 
 
@@ -162,6 +203,7 @@ def _action_forms(request: HttpRequest, case: Any) -> list[dict[str, Any]]:
 def task(request: HttpRequest, pk: int) -> HttpResponse:
     case = selectors.task_get(request.user, pk)
     photos: list[CasePhoto] = list(case.photos.order_by("created_at", "id"))
+    forms = _action_forms(request, case)
     context = _shell_context(request, "tasks")
     context.update(
         {
@@ -170,7 +212,8 @@ def task(request: HttpRequest, pk: int) -> HttpResponse:
             "overdue": selectors.is_overdue(case),
             "photos": photos,
             "events": selectors.recent_events(request.user, case),
-            "action_forms": _action_forms(request, case),
+            "action_forms": forms,
+            "actions_now": any(f["now"] for f in forms),
             "extension_hours": EXTENSION_HOURS,
             "photo_kinds": [(PhotoKind.BEFORE, PhotoKind.BEFORE.label), (PhotoKind.AFTER, PhotoKind.AFTER.label)],
         }
@@ -452,6 +495,14 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "staticPrefix": settings.STATIC_URL,
         "pages": [reverse("mobile:tasks"), reverse("mobile:report"), reverse("mobile:patrol")],
         "noCache": [reverse("mobile:session"), reverse("mobile:sw"), reverse("mobile:manifest")],
+        "queue": static("mobile/queue.js"),
+        "session": reverse("mobile:session"),
+        "syncTag": SYNC_TAG,
+        "messages": {
+            "synced": _("已同步"),
+            "conflict": _("案件已被他人更新, 请刷新后重试"),
+            "failed": _("提交失败"),
+        },
     }
     response = render(
         request, "mobile/sw.js", {"config": json.dumps(config)}, content_type="application/javascript; charset=utf-8"

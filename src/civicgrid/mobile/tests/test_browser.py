@@ -158,10 +158,10 @@ def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, distr
     assert page.get_attribute("body", "data-cached") == "1"
     assert "离线: 显示上次的数据, 更新于" in (page.text_content("#offline-banner") or "")
     page.click("#act-acknowledge button")
-    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待同步') === 0")
+    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待发送: 签收') === 0")
     page.goto(f"{page.base_url}/m/tasks/{first.pk}/")
     page.click("#act-acknowledge button")
-    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待同步') === 0")
+    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('待发送: 签收') === 0")
 
     # Reloading shows the cached list, with what waits to be sent.
     page.goto(f"{page.base_url}/m/")
@@ -169,7 +169,7 @@ def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, distr
     assert page.is_visible("#offline-banner")
     # The queue is read from IndexedDB after the page loads: wait for it to be shown.
     for case in (first, second):
-        page.wait_for_selector(f"li[data-case='{case.pk}']:has-text('待同步: 签收')")
+        page.wait_for_selector(f"li[data-case='{case.pk}']:has-text('待发送: 签收')")
     page.reload()
     page.wait_for_selector("#sync-status:has-text('待同步 2')")  # nothing queued is lost
 
@@ -188,8 +188,14 @@ def test_offline_actions_queue_and_replay_with_a_conflict(phone_page: Any, distr
     notices = page.text_content("#m-notices") or ""
     assert "“井盖缺失”" in notices and "签收" in notices
     assert page.get_attribute("body", "data-cached") == "0"
-    assert page.is_hidden("#sync-status")
-    assert page.evaluate("CivicQueue.all(document.body.dataset.user).then(items => items.length)") == 0
+    assert page.is_hidden("#sync-status")  # nothing left to send by itself
+    # The refused action waits for the user's choice, never resent on its own: discard it.
+    queued = "CivicQueue.all(document.body.dataset.user).then(items => items.length)"
+    assert page.evaluate(queued) == 1
+    page.click(f".m-refused[data-case='{second.pk}'] .m-discard")
+    page.wait_for_function(f"{queued}.then(n => n === 0)".replace("CivicQueue", "window.CivicQueue"))
+    page.wait_for_selector(".m-refused", state="detached")
+    assert Case.objects.get(pk=second.pk).current_handler_id == world.worker.pk
 
     # Logging out leaves none of this user's pages on the phone.
     data_caches = "caches.keys().then(k => k.filter(n => n.indexOf('civicgrid-m-data-u') === 0).length)"

@@ -120,13 +120,18 @@ def test_task_page_shows_only_the_actions_allowed_now(client: Client, world: Wor
     case = dispatched_to_chief(world)
     html = login(client, world.chief).get(f"/m/tasks/{case.pk}/").content.decode()
     assert 'id="act-acknowledge"' in html and 'id="act-return_to_dispatcher"' in html
-    assert 'id="act-report_back"' not in html and 'id="act-record"' not in html
+    # 反馈 and 处置记录 come only after 签收: rendered hidden, for the offline queue to show
+    # once 签收 waits in it (the status they need and the one each action leads to).
+    assert 'data-action="acknowledge" data-when="dispatched" data-to="handling">' in html
+    assert 'data-action="report_back" data-when="handling" data-to="reported" data-later="1" hidden>' in html
+    assert 'data-action="record" data-when="handling" data-to="" data-later="1" hidden>' in html
+    assert 'id="no-actions" hidden' in html
     assert f'name="expected_version" value="{case.version}"' in html
     handling = act(world, case, A.ACKNOWLEDGE)
     html = client.get(f"/m/tasks/{case.pk}/").content.decode()
     for code in ("record", "report_back", "request_extension", "return_to_dispatcher"):
-        assert f'id="act-{code}"' in html
-    assert 'id="act-acknowledge"' not in html
+        assert f'id="act-{code}"' in html and f'data-action="{code}" data-when="handling"' in html
+    assert 'id="act-acknowledge"' not in html and "data-later" not in html
     assert 'capture="environment"' in html
     assert handling.status == S.HANDLING
 
@@ -139,6 +144,9 @@ def test_a_department_handler_accepts_a_transfer_on_the_phone(client: Client, wo
     assert case in selectors.task_group(world.officer, "sign")
     html = client.get(f"/m/tasks/{case.pk}/").content.decode()
     assert 'id="act-accept_transfer"' in html and 'id="act-refuse_transfer"' in html
+    assert 'data-action="report_back" data-when="handling" data-to="reported" data-later="1" hidden>' in html
+    other = login(Client(), world.worker).get(f"/m/tasks/{case.pk}/")
+    assert other.status_code in (403, 404) or "data-action" not in other.content.decode()
     refused = client.post(
         f"/m/tasks/{case.pk}/act/", {"action": "refuse_transfer", "expected_version": case.version}, headers=JSON
     )

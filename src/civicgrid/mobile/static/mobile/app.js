@@ -7,7 +7,6 @@
   var user = d.user;
   var Q = window.CivicQueue;
   var $ = function (id) { return document.getElementById(id); };
-  var NOTICE_KEY = "civicgrid.m.notices." + user;
   var FLASH_KEY = "civicgrid.m.flash." + user;
   var WARM_KEY = "civicgrid.m.warmed." + user;
   if (!user || !Q) return;
@@ -37,159 +36,178 @@
   }
   banner();
 
-  // --- notices (what happened to queued actions; kept until dismissed) -------------------
-  function notices() {
-    try { return JSON.parse(localStorage.getItem(NOTICE_KEY)) || []; } catch (e) { return []; }
+  // --- Background Sync: the service worker sends the queue when the network is back, even
+  // with the app closed, where the browser supports it; the page's own flush (online,
+  // visible again, load, every 20 s) is the fallback. The queue's lock keeps it to one sender.
+  var SYNC_TAG = "civicgrid-m-queue";
+  function requestSync() {
+    if (!("serviceWorker" in navigator)) return Promise.resolve(false);
+    return navigator.serviceWorker.ready.then(function (reg) {
+      if (!reg.sync || !reg.sync.register) return false;
+      return reg.sync.register(SYNC_TAG).then(function () { return true; });
+    }).catch(function () { return false; });
   }
-  function addNotice(n) {
-    var list = notices();
-    n.id = Q.newId();
-    list.push(n);
-    localStorage.setItem(NOTICE_KEY, JSON.stringify(list.slice(-20)));
-    showNotices();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      if (e.data && e.data.type === "queue-flushed") afterFlush(e.data);
+    });
   }
-  function showNotices() {
-    var ul = $("m-notices");
-    ul.textContent = "";
-    var caseOnPage = $("task") ? $("task").dataset.case : null;
-    var taskNotice = $("task-notice");
-    notices().forEach(function (n) {
-      var li = document.createElement("li");
-      li.className = "m-notice " + n.kind;
-      li.dataset.case = n.caseId || "";
-      li.textContent = (n.title ? "“" + n.title + "” " : "") + n.text;
-      var x = document.createElement("button");
-      x.type = "button"; x.className = "m-x"; x.textContent = "×"; x.setAttribute("aria-label", "×");
-      x.addEventListener("click", function () {
-        localStorage.setItem(NOTICE_KEY, JSON.stringify(notices().filter(function (o) { return o.id !== n.id; })));
-        showNotices();
+
+  // --- notices: what happened to sent items, and the refused ones waiting for the user -----
+  function button(text, cls, onclick) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = cls; b.textContent = text;
+    b.addEventListener("click", onclick);
+    return b;
+  }
+  function refusalNotice(item, rest, ul) {
+    var li = document.createElement("li");
+    li.className = "m-notice conflict m-refused";
+    li.dataset.case = item.caseId || "";
+    li.dataset.item = item.id;
+    var text = (item.title ? "“" + item.title + "” " : "") + item.label + " " + d.msgRefused + ": " + item.refused.text;
+    if (rest.length) {
+      text += " " + d.msgHeld + ": " + rest.map(function (o) { return o.label; }).join(" → ");
+    }
+    var p = document.createElement("span");
+    p.className = "m-refused-text"; p.textContent = text;
+    li.appendChild(p);
+    var bar = document.createElement("span");
+    bar.className = "m-choices";
+    var choose = function (choice) {
+      return function () { Q.resolve(user, item.id, choice).then(refresh).then(function () { if (choice !== "discard") replay(); }); };
+    };
+    bar.appendChild(button(rest.length ? d.msgRetryAll : d.msgRetry, "m-btn m-retry", choose("retry")));
+    if (rest.length) bar.appendChild(button(d.msgSkip, "m-btn m-skip", choose("skip")));
+    bar.appendChild(button(rest.length ? d.msgDiscardAll : d.msgDiscard, "m-btn m-discard", choose("discard")));
+    li.appendChild(bar);
+    ul.appendChild(li);
+  }
+  function showNotices(items) {
+    return Q.notices(user).catch(function () { return []; }).then(function (list) {
+      var ul = $("m-notices");
+      ul.textContent = "";
+      var caseOnPage = $("task") ? $("task").dataset.case : null;
+      var taskNotice = $("task-notice");
+      (items || []).forEach(function (it) {
+        if (!it.refused) return;
+        var rest = items.filter(function (o) { return o.id > it.id && Q.chainKey(o) === Q.chainKey(it); });
+        refusalNotice(it, rest, ul);
+        if (taskNotice && caseOnPage && String(it.caseId) === caseOnPage) {
+          taskNotice.hidden = false; taskNotice.textContent = it.label + ": " + it.refused.text;
+        }
       });
-      li.appendChild(x);
-      ul.appendChild(li);
-      if (taskNotice && caseOnPage && String(n.caseId) === caseOnPage && n.kind !== "ok") {
-        taskNotice.hidden = false; taskNotice.textContent = n.text;
+      list.forEach(function (n) {
+        var li = document.createElement("li");
+        li.className = "m-notice " + n.kind;
+        li.dataset.case = n.caseId || "";
+        li.textContent = (n.title ? "“" + n.title + "” " : "") + n.text;
+        var x = button("×", "m-x", function () { Q.dropNotice(n.id).then(function () { showNotices(lastItems); }); });
+        x.setAttribute("aria-label", "×");
+        li.appendChild(x);
+        ul.appendChild(li);
+      });
+      var flash = sessionStorage.getItem(FLASH_KEY);
+      if (flash) {
+        sessionStorage.removeItem(FLASH_KEY);
+        var li = document.createElement("li");
+        li.className = "m-notice ok"; li.textContent = flash;
+        ul.appendChild(li);
       }
     });
-    var flash = sessionStorage.getItem(FLASH_KEY);
-    if (flash) {
-      sessionStorage.removeItem(FLASH_KEY);
-      var li = document.createElement("li");
-      li.className = "m-notice ok"; li.textContent = flash;
-      ul.appendChild(li);
-    }
   }
 
   // --- pending items on the page ---------------------------------------------------------
+  var lastItems = [];
+  function chainText(list) {
+    return list.map(function (o) { return o.label + (o.refused ? "(" + d.msgRefused + ")" : ""); }).join(" → ");
+  }
   function showPending() {
     return Q.all(user).then(function (items) {
+      lastItems = items;
+      var waiting = items.filter(function (o) { return !o.refused; });
       var status = $("sync-status");
-      status.hidden = !items.length;
-      status.textContent = d.msgPending + " " + items.length;
+      status.hidden = !waiting.length;
+      status.textContent = d.msgPending + " " + waiting.length;
       var byCase = {};
-      items.forEach(function (it) { if (it.caseId) (byCase[it.caseId] = byCase[it.caseId] || []).push(it.label); });
+      items.forEach(function (it) { if (it.caseId) (byCase[it.caseId] = byCase[it.caseId] || []).push(it); });
       Array.prototype.forEach.call(document.querySelectorAll(".m-task[data-case]"), function (li) {
-        var labels = byCase[li.dataset.case];
+        var list = byCase[li.dataset.case];
         var span = li.querySelector(".m-pending");
-        span.hidden = !labels;
-        span.textContent = labels ? d.msgPending + ": " + labels.join(d.listSep) : "";
+        span.hidden = !list;
+        span.textContent = list ? d.msgToSend + ": " + chainText(list) : "";
       });
-      var task = $("task");
-      if (task) {
-        var mine = byCase[task.dataset.case];
-        Array.prototype.forEach.call(document.querySelectorAll("form.m-act button"), function (b) { b.disabled = !!mine; });
-        if (mine) {
-          var notice = $("task-notice");
-          notice.hidden = false;
-          notice.textContent = d.msgPending + ": " + mine.join(d.listSep) + " — " + d.msgQueued;
-        }
-      }
-      return items;
+      return showTask(byCase).then(function () { return items; });
     }).catch(function () { return []; });
+  }
+  /* The task page: the case's waiting actions in order (the last one may be cancelled), and
+     the forms of the status those actions lead to (taken offline, they join the chain). */
+  function showTask(byCase) {
+    var task = $("task");
+    if (!task) return Promise.resolve();
+    var mine = byCase[task.dataset.case] || [];
+    return Q.known(user, task.dataset.case).catch(function () { return null; }).then(function (known) {
+      var predicted = task.dataset.status;
+      if (known && Number(known.version) > Number(task.dataset.version)) predicted = known.status;
+      var stuck = false;
+      mine.forEach(function (o) { if (o.refused) stuck = true; if (o.to) predicted = o.to; });
+      var box = $("task-pending");
+      box.hidden = !mine.length;
+      $("task-pending-list").textContent = mine.length ? d.msgToSend + ": " + chainText(mine) : "";
+      $("cancel-last").textContent = mine.length ? d.msgCancelLast + "“" + mine[mine.length - 1].label + "”" : "";
+      var shown = 0;
+      Array.prototype.forEach.call(document.querySelectorAll("form.m-act"), function (form) {
+        var fits = (form.dataset.when || "").split(" ").indexOf(predicted) !== -1;
+        form.hidden = !fits;
+        if (fits) shown += 1;
+        Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = stuck; });
+      });
+      $("no-actions").hidden = shown > 0;
+      var notice = $("task-notice");
+      if (mine.length && !stuck) {
+        notice.hidden = false;
+        notice.textContent = d.msgToSend + ": " + chainText(mine) + " — " + d.msgQueued;
+      } else if (!mine.length && notice.textContent.indexOf(d.msgToSend) === 0) {
+        notice.hidden = true; notice.textContent = "";
+      }
+    });
+  }
+  function refresh() {
+    return showPending().then(function (items) { return showNotices(items).then(function () { return items; }); });
   }
 
   // --- sending ---------------------------------------------------------------------------
   function session() {
     return fetch(d.session, { credentials: "same-origin", cache: "no-store" }).then(function (r) { return r.json(); });
   }
-  /* Resolves {status, data}; rejects on a network failure (the caller keeps the item). */
-  function send(item, csrf) {
-    var fd = new FormData();
-    item.fields.forEach(function (f) { fd.append(f[0], f[1]); });
-    item.files.forEach(function (f) { fd.append(f.field, f.blob, f.name); });
-    var headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
-    if (item.key) headers["Idempotency-Key"] = item.key;
-    return fetch(item.url, { method: "POST", body: fd, credentials: "same-origin", headers: headers, redirect: "manual" })
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (data) { return { status: r.status, data: data }; });
-      });
-  }
-  function errorText(res) {
-    return (res.data && res.data.error && res.data.error.message) || (d.msgFailed + " (" + res.status + ")");
-  }
+  function errorText(res) { return Q.errorText(res, { conflict: d.msgConflict, failed: d.msgFailed }); }
+  var MESSAGES = { synced: d.msgSynced, conflict: d.msgConflict, failed: d.msgFailed };
 
-  var replaying = false;
-  function replayNow() {
-    if (replaying) return Promise.resolve(0);
-    replaying = true;
-    var done = 0;
-    return Q.all(user).then(function (items) {
-      if (!items.length) return null;
-      $("sync-status").textContent = d.msgSyncing;
-      return session().then(function (s) {
-        if (String(s.user) !== String(user)) { $("sync-status").textContent = d.msgRelogin; return null; }
-        var chain = Promise.resolve(true);
-        items.forEach(function (item) {
-          chain = chain.then(function (go) {
-            if (!go) return false;
-            return send(item, s.csrf).then(function (res) {
-              if (res.status >= 200 && res.status < 300) {
-                done += 1;
-                addNotice({ kind: "ok", caseId: item.caseId, title: item.title, text: (res.data && res.data.message) || d.msgSynced });
-                return Q.remove(item.id).then(function () { return true; });
-              }
-              if (res.status === 409) {
-                // The case changed meanwhile: never overwrite; say so on the task and drop it.
-                addNotice({ kind: "conflict", caseId: item.caseId, title: item.title, text: item.label + ": " + d.msgConflict });
-                return Q.remove(item.id).then(function () { return true; });
-              }
-              // A 403 that is not ours (the CSRF page) is the session's problem, not the action's.
-              var unexplained = res.status === 403 && !(res.data && res.data.error);
-              if (res.status === 0 || res.status === 401 || res.status === 429 || res.status >= 500 || unexplained) {
-                if (res.status === 0 || res.status === 401) $("sync-status").textContent = d.msgRelogin;
-                return false;  // keep it; try again later
-              }
-              addNotice({ kind: "error", caseId: item.caseId, title: item.title, text: item.label + ": " + errorText(res) });
-              return Q.remove(item.id).then(function () { return true; });
-            }, function () { return false; });
-          });
-        });
-        return chain;
-      });
-    }).catch(function () { return null; }).then(function () {
-      replaying = false;
-      return showPending().then(function () { return done; });
+  function afterFlush(r) {
+    return refresh().then(function () {
+      // What the page shows is older than what was just applied: show the server's state.
+      if (r && r.done && !document.querySelector("form :focus")) window.location.reload();
     });
   }
   function replay() {
-    var run = function () {
-      return replayNow().then(function (done) {
-        // What the page shows is older than what was just applied: show the server's state.
-        if (done && !document.querySelector("form :focus")) window.location.reload();
+    if (!navigator.onLine) return Promise.resolve(null);
+    $("sync-status").textContent = d.msgSyncing;
+    return Q.flush({ user: user, session: d.session, messages: MESSAGES }).then(function (r) {
+      if (r.stopped === "relogin" || r.stopped === "user") $("sync-status").textContent = d.msgRelogin;
+      return afterFlush(r).then(function () {
+        if (r.stopped === "relogin" || r.stopped === "user") {
+          var st = $("sync-status"); st.hidden = false; st.textContent = d.msgRelogin;
+        }
+        return r;
       });
-    };
-    if (navigator.locks && navigator.locks.request) {
-      return navigator.locks.request("civicgrid-m-replay", { ifAvailable: true }, function (lock) {
-        return lock ? run() : null;
-      });
-    }
-    return run();
+    }, function () { return refresh(); });
   }
 
-  function queue(item, form, result) {
-    return Q.add(item).then(function () {
-      if (result) { result.textContent = d.msgQueued; }
+  function queueAction(item, form) {
+    return Q.addAction(item, item.version).then(function () {
       form.reset();
-      return showPending();
+      requestSync();
+      return refresh();
     });
   }
 
@@ -213,35 +231,57 @@
     item.fields.push([name, value]);
   }
 
-  // Case actions: sent now if the network answers, otherwise queued with the version seen.
+  // Case actions: sent now if nothing of the case waits and the network answers; otherwise
+  // queued behind the case's earlier actions (each with an Idempotency-Key of its own).
   Array.prototype.forEach.call(document.querySelectorAll("form.m-act"), function (form) {
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var fields = new FormData(form);
+      var key = Q.newId();
       var item = itemFrom(form, {
-        kind: "act", caseId: form.dataset.case, version: fields.get("expected_version"),
-        label: form.dataset.label, title: form.dataset.title
+        kind: "act", caseId: form.dataset.case, version: Number(fields.get("expected_version")),
+        label: form.dataset.label, title: form.dataset.title, to: form.dataset.to || "", key: key, refused: null
       });
-      setField(item, "client_id", Q.newId());
+      setField(item, "client_id", key);
       var notice = $("task-notice");
-      Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
-      session().then(function (s) { return send(item, s.csrf); }).then(function (res) {
-        if (res.status >= 200 && res.status < 300) {
-          sessionStorage.setItem(FLASH_KEY, res.data.message || d.msgSynced);
-          window.location.reload();
-          return null;
+      var buttons = form.querySelectorAll("button");
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+      Q.all(user).catch(function () { return []; }).then(function (items) {
+        var behind = items.some(function (o) { return String(o.caseId) === String(item.caseId); });
+        if (behind || !navigator.onLine) {
+          return queueAction(item, form).then(function () { if (navigator.onLine) replay(); });
         }
-        Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = false; });
-        if (res.status === 0 || res.status >= 500) return queue(item, form, notice);
-        notice.hidden = false;
-        notice.textContent = res.status === 409 ? d.msgConflict : errorText(res);
-        return null;
-      }, function () {
-        // No network: keep it on the phone, with the version it was taken on.
-        return queue(item, form, null);
+        return session().then(function (s) { return Q.send(item, s.csrf); }).then(function (res) {
+          if (res.status >= 200 && res.status < 300) {
+            sessionStorage.setItem(FLASH_KEY, res.data.message || d.msgSynced);
+            window.location.reload();
+            return null;
+          }
+          Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+          if (res.status === 0 || res.status >= 500) return queueAction(item, form);
+          notice.hidden = false;
+          notice.textContent = errorText(res);
+          return null;
+        }, function () {
+          // No network (or the answer was lost): keep it on the phone, same key.
+          return queueAction(item, form);
+        });
       });
     });
   });
+
+  var cancel = $("cancel-last");
+  if (cancel) {
+    cancel.addEventListener("click", function () {
+      Q.cancelLast(user, $("task").dataset.case).then(function (r) {
+        var notice = $("task-notice");
+        return refresh().then(function () {
+          if (!r.ok && r.reason === "sending") { notice.hidden = false; notice.textContent = d.msgCancelSending; }
+          else if (r.ok) { notice.hidden = false; notice.textContent = d.msgCancelled + ": " + r.label; }
+        });
+      });
+    });
+  }
 
   // "Report a problem": position and grid pre-filled; sent at once or queued (same key).
   var report = $("report-form");
@@ -294,11 +334,12 @@
       };
       $("report-submit").disabled = true;
       var keep = function () {
+        item.refused = null;
         return Q.add(item).then(function () {
-          result.textContent = d.msgQueued; result.className = "m-result"; fresh(); return showPending();
+          result.textContent = d.msgQueued; result.className = "m-result"; fresh(); requestSync(); return showPending();
         });
       };
-      session().then(function (s) { return send(item, s.csrf); }).then(function (res) {
+      session().then(function (s) { return Q.send(item, s.csrf); }).then(function (res) {
         if (res.status >= 200 && res.status < 300) {
           result.textContent = res.data.message || rd.msgSent;
           result.className = "m-result ok";
@@ -332,9 +373,16 @@
   });
   $("sync-status").addEventListener("click", replay);
 
-  showNotices();
-  showPending().then(function (items) { if (items.length && navigator.onLine) replay(); });
+  refresh().then(function (items) {
+    if (items.some(function (o) { return !o.refused; })) { requestSync(); replay(); }
+  });
   window.addEventListener("online", function () { banner(); replay(); });
   window.addEventListener("offline", banner);
-  setInterval(function () { if (navigator.onLine) showPending().then(function (items) { if (items.length) replay(); }); }, 20000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible") return;
+    refresh().then(function (items) { if (items.some(function (o) { return !o.refused; })) replay(); });
+  });
+  setInterval(function () {
+    if (navigator.onLine) showPending().then(function (items) { if (items.some(function (o) { return !o.refused; })) replay(); });
+  }, 20000);
 })();

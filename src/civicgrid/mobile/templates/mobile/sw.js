@@ -6,9 +6,12 @@
      cached so the page says "离线: 显示上次的数据, 更新于 …".
    - One user's data never serves another: a response for another user, a redirect to the
      log-in page, or the app's log-out message deletes every user cache.
-   - POSTs are never touched: the page's offline queue (IndexedDB) replays them. */
+   - POSTs are never touched by the fetch handler: the offline queue (IndexedDB, queue.js)
+     replays them, from the page or from here on Background Sync (the "sync" event the page
+     registers with registration.sync.register when an action is queued). */
 "use strict";
 var CONFIG = {{ config|safe }};
+importScripts(CONFIG.queue);
 var SHELL = "civicgrid-m-shell-" + CONFIG.version;
 var DATA = "civicgrid-m-data-u";
 var META = "civicgrid-m-meta";
@@ -116,4 +119,25 @@ self.addEventListener("message", function (event) {
       });
     }, Promise.resolve()));
   }
+});
+
+
+// Background Sync: the browser wakes the worker when the network is back (the app may be
+// closed). The queue's lock keeps it from sending what an open page is sending; a network
+// failure rejects, so the browser tries again later; open pages are told what was sent.
+function tellClients(result) {
+  return self.clients.matchAll({ type: "window", includeUncontrolled: false }).then(function (list) {
+    list.forEach(function (client) {
+      client.postMessage({ type: "queue-flushed", done: result.done, refused: result.refused, stopped: result.stopped });
+    });
+  });
+}
+self.addEventListener("sync", function (event) {
+  if (event.tag !== CONFIG.syncTag) return;
+  event.waitUntil(self.CivicQueue.flush({ session: CONFIG.session, messages: CONFIG.messages }).then(function (result) {
+    return tellClients(result).then(function () {
+      if (result.stopped === "network" && !event.lastChance) throw new Error("offline: retry later");
+      return result;
+    });
+  }));
 });

@@ -245,3 +245,221 @@ def test_reports_written_offline_are_sent_once_each(phone_page: Any, district: S
     assert all(c.channel == "patrol" and c.grid_id == district.grids[0].pk for c in cases)
     assert CasePhoto.objects.filter(case__in=cases, kind="report").count() == 2
     assert len({c.idempotency_key for c in cases}) == 2
+
+
+# --- several actions per case, offline ------------------------------------------------------
+
+QUEUED = "window.CivicQueue.all(document.body.dataset.user).then(items => items.length)"
+
+
+def pending_is(page: Any, text: str) -> None:
+    page.wait_for_function(f"document.getElementById('task-pending-list').textContent === {text!r}")
+
+
+def open_task_offline(page: Any, case: Case, *also: Case) -> None:
+    """Visit the tasks online (the service worker keeps them), then open one without a network."""
+    page.goto(f"{page.base_url}/m/")
+    wait_for_service_worker(page)
+    for other in also:
+        page.goto(f"{page.base_url}/m/tasks/{other.pk}/")
+    page.goto(f"{page.base_url}/m/tasks/{case.pk}/")
+    page.wait_for_selector("#act-acknowledge")
+    page.context.set_offline(True)
+    page.reload()
+    assert page.get_attribute("body", "data-cached") == "1"
+
+
+def sign_for_then_report_back(page: Any, note: str = "灯泡已更换, 路灯恢复照明") -> None:
+    page.click("#act-acknowledge button")
+    pending_is(page, "待发送: 签收")
+    page.wait_for_selector("#act-report_back", state="visible")  # the forms of 处置中, predicted
+    assert page.is_hidden("#act-acknowledge")
+    page.fill("#act-report_back textarea[name=note]", note)
+    page.set_input_files("#act-report_back input[type=file]", files=[photo("after.jpg")])
+    page.click("#act-report_back button[type=submit]")
+    pending_is(page, "待发送: 签收 → 处置反馈")
+    page.wait_for_selector("#no-actions", state="visible")  # 已反馈待核查: nothing more to do
+
+
+def client_ids(case: Case) -> list[tuple[str, str]]:
+    return [(e.action, e.data.get("client_id", "")) for e in CaseEvent.objects.filter(case=case).order_by("id")]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_two_actions_on_one_case_offline_land_in_order(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    case = world.intake(title="路灯不亮")
+    page = phone_page
+    browser_login(page, world.chief.username)
+    open_task_offline(page, case)
+    assert page.is_hidden("#act-report_back") and page.is_hidden("#task-pending")
+
+    # 签收, then a handling record the worker thinks better of (cancelled), then 反馈 with a photo.
+    page.click("#act-acknowledge button")
+    pending_is(page, "待发送: 签收")
+    page.fill("#act-record textarea[name=note]", "临时记录, 稍后撤销")
+    page.click("#act-record button[type=submit]")
+    pending_is(page, "待发送: 签收 → 处置记录")
+    assert page.text_content("#cancel-last") == "撤销“处置记录”"
+    page.click("#cancel-last")
+    pending_is(page, "待发送: 签收")
+    page.fill("#act-report_back textarea[name=note]", "灯泡已更换, 路灯恢复照明")
+    page.set_input_files("#act-report_back input[type=file]", files=[photo("after.jpg")])
+    page.click("#act-report_back button[type=submit]")
+    pending_is(page, "待发送: 签收 → 处置反馈")
+    page.wait_for_selector("#no-actions", state="visible")
+
+    page.goto(f"{page.base_url}/m/")
+    page.wait_for_selector(f"li[data-case='{case.pk}']:has-text('待发送: 签收 → 处置反馈')")
+    page.reload()
+    page.wait_for_selector("#sync-status:has-text('待同步 2')")
+    assert Case.objects.get(pk=case.pk).status == S.DISPATCHED  # nothing reached the server
+
+    with page.expect_navigation():
+        page.context.set_offline(False)
+    page.wait_for_function("document.getElementById('sync-status').hidden")
+    assert page.evaluate(QUEUED) == 0
+    case.refresh_from_db()
+    assert case.status == S.REPORTED and case.current_handler_id == world.chief.pk
+    actions = client_ids(case)
+    assert [a for a, _ in actions][-2:] == ["acknowledge", "report_back"]  # in the order taken
+    assert all(key for _, key in actions[-2:]) and actions[-2][1] != actions[-1][1]  # a key each
+    assert not CaseEvent.objects.filter(case=case, action="comment").exists()  # the cancelled one
+    after = CasePhoto.objects.get(case=case, kind="after")
+    assert CaseEvent.objects.get(case=case, action="report_back").data["photos"] == [after.pk]
+    notices = page.text_content("#m-notices") or ""
+    assert "已提交“签收”" in notices and "已提交“处置反馈”" in notices
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_conflict_stops_the_case_chain_and_the_user_chooses(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    other = world.intake(title="井盖缺失")
+    case = world.intake(title="路灯不亮")
+    page = phone_page
+    browser_login(page, world.chief.username)
+    open_task_offline(page, case, other)
+    sign_for_then_report_back(page)
+    page.goto(f"{page.base_url}/m/tasks/{other.pk}/")
+    page.click("#act-acknowledge button")
+    pending_is(page, "待发送: 签收")
+
+    # Meanwhile the command centre sends the case to the community worker.
+    case.refresh_from_db()
+    services.case_dispatch(actor=world.operator, case=case, expected_version=case.version, handler=world.worker)
+
+    with page.expect_navigation():
+        page.context.set_offline(False)  # the other case's 签收 lands: the page reloads
+    refused = f".m-refused[data-case='{case.pk}']"
+    page.wait_for_selector(refused)
+    text = page.text_content(refused) or ""
+    assert "“路灯不亮” 签收 未能提交: 该案件已被他人更新, 请刷新后重试" in text
+    assert "其后的操作暂停发送: 处置反馈" in text
+    assert page.is_visible(f"{refused} .m-retry") and page.is_visible(f"{refused} .m-skip")
+    case.refresh_from_db()
+    assert case.status == S.DISPATCHED and case.current_handler_id == world.worker.pk  # not overwritten
+    assert not CaseEvent.objects.filter(case=case, actor=world.chief, action__in=["acknowledge", "report_back"])
+    assert Case.objects.get(pk=other.pk).status == S.HANDLING  # cases are independent
+    assert page.is_hidden("#sync-status") and page.evaluate(QUEUED) == 2  # held, never resent alone
+    page.goto(f"{page.base_url}/m/tasks/{case.pk}/")
+    page.wait_for_function("document.getElementById('task-notice').textContent.indexOf('该案件已被他人更新') !== -1")
+    page.wait_for_selector(refused)
+
+    # Retry on the case as it is now: refused again, by the workflow this time (not the handler).
+    page.click(f"{refused} .m-retry")
+    page.wait_for_function(
+        f"[...document.querySelectorAll(\"{refused}\")].some(li => li.textContent.indexOf('处置人') !== -1)"
+    )
+    assert "签收 未能提交" in (page.text_content(refused) or "")
+    assert "已被他人更新" not in (page.text_content(refused) or "")
+    # Discard it and what follows it.
+    page.click(f"{refused} .m-discard")
+    page.wait_for_function(f"{QUEUED}.then(n => n === 0)")
+    page.wait_for_selector(".m-refused", state="detached")
+    case.refresh_from_db()
+    assert case.current_handler_id == world.worker.pk and case.status == S.DISPATCHED
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_replay_after_a_lost_answer_does_not_duplicate(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    case = world.intake(title="路灯不亮")
+    page = phone_page
+    browser_login(page, world.chief.username)
+    open_task_offline(page, case)
+    sign_for_then_report_back(page)
+    page.goto(f"{page.base_url}/m/")
+    page.wait_for_selector("#sync-status:has-text('待同步 2')")
+
+    # The server applies 签收, but its answer never reaches the phone.
+    lost: list[str] = []
+
+    def lose_the_answer(route: Any) -> None:
+        if not lost:
+            route.fetch()  # the server acts ...
+            lost.append(route.request.headers.get("idempotency-key", ""))
+            route.abort("connectionreset")  # ... and the phone hears nothing
+        else:
+            route.abort("internetdisconnected")
+
+    # The page and the service worker (Background Sync) both send: route the whole context.
+    page.context.route("**/m/tasks/*/act/", lose_the_answer)
+    page.context.set_offline(False)
+    page.wait_for_function(f"{QUEUED}.then(n => n === 2)")
+    page.wait_for_timeout(300)
+    case.refresh_from_db()
+    assert lost and case.status == S.HANDLING  # applied once, the phone still holds both
+    assert page.evaluate(QUEUED) == 2
+
+    page.context.unroute("**/m/tasks/*/act/")
+    with page.expect_navigation():
+        page.click("#sync-status")  # a tap sends again: 签收 with the same key, then 反馈
+    page.wait_for_function("document.getElementById('sync-status').hidden")
+    case.refresh_from_db()
+    assert case.status == S.REPORTED
+    assert CaseEvent.objects.filter(case=case, action="acknowledge").count() == 1
+    assert CaseEvent.objects.filter(case=case, action="report_back").count() == 1
+    assert CaseEvent.objects.get(case=case, action="acknowledge").data["client_id"] == lost[0]
+    assert "此前已提交成功, 未重复执行" in (page.text_content("#m-notices") or "")
+    assert CasePhoto.objects.filter(case=case, kind="after").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_background_sync_sends_the_queue_with_the_app_closed(phone_page: Any, district: SampleDistrict) -> None:
+    world: World = build_world(district)
+    case = world.intake(title="路灯不亮")
+    page = phone_page
+    browser_login(page, world.chief.username)
+    open_task_offline(page, case)
+    sign_for_then_report_back(page)
+    tags = page.evaluate("navigator.serviceWorker.ready.then(r => r.sync ? r.sync.getTags() : null)")
+    if tags is None:
+        pytest.skip("this browser has no Background Sync")
+    assert "civicgrid-m-queue" in tags
+
+    registrations: list[str] = []
+    cdp = page.context.new_cdp_session(page)
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(r["registrationId"] for r in e["registrations"] if "/m/" in r["scopeURL"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    page.goto("about:blank")  # the app is closed: no page sends anything
+    page.context.set_offline(False)  # the browser fires the "sync" event on its own ...
+    for attempt in range(100):
+        if Case.objects.get(pk=case.pk).status == S.REPORTED:
+            break
+        if attempt == 30 and registrations:  # ... or, where it does not here, DevTools does
+            sync = {"origin": page.base_url, "registrationId": registrations[-1], "tag": "civicgrid-m-queue"}
+            cdp.send("ServiceWorker.dispatchSyncEvent", {**sync, "lastChance": False})
+        page.wait_for_timeout(100)
+    case.refresh_from_db()
+    assert case.status == S.REPORTED
+    assert CaseEvent.objects.filter(case=case, action="acknowledge").count() == 1
+    page.goto(f"{page.base_url}/m/")
+    page.wait_for_function("document.getElementById('m-notices').textContent.indexOf('已提交“处置反馈”') !== -1")
+    assert page.evaluate(QUEUED) == 0

@@ -125,7 +125,7 @@
   function showPending() {
     return Q.all(user).then(function (items) {
       lastItems = items;
-      var waiting = items.filter(function (o) { return !o.refused; });
+      var waiting = Q.sendable(items);
       var status = $("sync-status");
       status.hidden = !waiting.length;
       status.textContent = d.msgPending + " " + waiting.length;
@@ -374,15 +374,15 @@
   $("sync-status").addEventListener("click", replay);
 
   refresh().then(function (items) {
-    if (items.some(function (o) { return !o.refused; })) { requestSync(); replay(); }
+    if (Q.sendable(items).length) { requestSync(); replay(); }
   });
   window.addEventListener("online", function () { banner(); replay(); });
   window.addEventListener("offline", banner);
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "visible") return;
-    refresh().then(function (items) { if (items.some(function (o) { return !o.refused; })) replay(); });
+    refresh().then(function (items) { if (Q.sendable(items).length) replay(); });
   });
   setInterval(function () {
-    if (navigator.onLine) showPending().then(function (items) { if (items.some(function (o) { return !o.refused; })) replay(); });
+    if (navigator.onLine) showPending().then(function (items) { if (Q.sendable(items).length) replay(); });
   }, 20000);
 })();

@@ -79,9 +79,19 @@
   function chainKey(item) { return item.caseId ? "c" + item.caseId : "r" + item.id; }
   function sameChain(a, b) { return chainKey(a) === chainKey(b); }
 
+  /* The items that would be sent now: not those of a chain stopped by a refusal. */
+  function sendable(items) {
+    var stopped = {};
+    return items.filter(function (o) {
+      if (o.refused) stopped[chainKey(o)] = true;
+      return !stopped[chainKey(o)];
+    });
+  }
+
   var Q = {
     newId: newId,
     chainKey: chainKey,
+    sendable: sendable,
     add: function (item) { return tx(["queue"], "readwrite", function (s) { return s.queue.add(item); }); },
     remove: function (id) { return tx(["queue"], "readwrite", function (s) { return s.queue.delete(id); }); },
     /* This user's items, oldest first (the key is the order they were taken in). */

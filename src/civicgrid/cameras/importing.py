@@ -16,7 +16,6 @@ of the platform (``cases.WebhookSource``) that sends them, so an import creates 
 from __future__ import annotations
 
 import math
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,12 @@ from typing import IO, Any
 
 import shapely
 import shapely.geometry
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils.exceptions import InvalidFileException
 
 from civicgrid.accounts.permissions import has_capability, is_read_only
 from civicgrid.accounts.scope import code_range_q, code_within, user_scope_code
@@ -42,7 +40,7 @@ from civicgrid.cameras.models import Camera
 from civicgrid.cameras.services import CODE_RE
 from civicgrid.cases.models import WebhookSource
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.common.excel import RowError, cell_text
+from civicgrid.common.excel import RowError, cell_text, iter_sheet_rows
 from civicgrid.common.text import join_list
 from civicgrid.territory.enums import AreaLevel
 from civicgrid.territory.locate import locate
@@ -169,37 +167,16 @@ def read_rows(file: IO[bytes] | str | Path) -> list[tuple[int, dict[str, Any]]]:
     """(row number, {key: cell value}) for every non-empty data row of the first sheet.
     Raises ValidationError ({"file": ...}) for an unreadable file, missing columns or too
     many rows."""
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ValidationError(
-            {"file": [_("无法读取该文件, 请上传由模板填写的 .xlsx 格式 Excel 文件。")]}, code="file"
-        ) from None
     limit = conf.import_max_rows()
-    out: list[tuple[int, dict[str, Any]]] = []
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        headers = [cell_text(h) for h in (next(rows, None) or ())]
-        missing = [h for h in REQUIRED_HEADERS if h not in headers]
-        if missing:
-            raise ValidationError(
-                {"file": [_("表头缺少必填列: %(columns)s。请使用导入模板。") % {"columns": join_list(missing)}]},
-                code="headers",
-            )
-        positions = {HEADER_TO_KEY[h]: i for i, h in enumerate(headers) if h in HEADER_TO_KEY}
-        for rownum, row in enumerate(rows, start=2):
-            values = {key: (row[i] if i < len(row) else None) for key, i in positions.items()}
-            if all(cell_text(v) == "" for v in values.values()):
-                continue
-            if len(out) >= limit:
-                raise ValidationError(
-                    {"file": [_("一次最多导入 %(n)d 个探头, 请拆分文件。") % {"n": limit}]}, code="too_many_rows"
-                )
-            out.append((rownum, values))
-    finally:
-        workbook.close()
-    return out
+    return list(
+        iter_sheet_rows(
+            file,
+            header_to_key=HEADER_TO_KEY,
+            required_headers=REQUIRED_HEADERS,
+            max_rows=limit,
+            too_many_message=_("一次最多导入 %(n)d 个探头, 请拆分文件。") % {"n": limit},
+        )
+    )
 
 
 # --- checking ----------------------------------------------------------------------------------

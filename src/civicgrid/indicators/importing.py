@@ -9,20 +9,16 @@ any error)."""
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
-from openpyxl.utils.exceptions import InvalidFileException
 
-from civicgrid.common.excel import RowError, cell_text
-from civicgrid.common.text import join_list
+from civicgrid.common.excel import RowError, iter_sheet_rows
 from civicgrid.indicators.enums import PeriodKind
 from civicgrid.indicators.models import Indicator
 from civicgrid.indicators.periods import Period, example, periods_of_year
@@ -75,37 +71,13 @@ class ImportResult:
 def read_rows(file: IO[bytes] | str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(row number, {key: cell value}) for every non-empty data row of the first sheet.
     Raises ValidationError for an unreadable file, missing columns or too many rows."""
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise ValidationError(
-            {"file": [_("无法读取该文件, 请上传由模板填写的 .xlsx 格式 Excel 文件。")]}, code="file"
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header_row = next(rows, None)
-        headers = [cell_text(h) for h in (header_row or ())]
-        missing = [h for h in REQUIRED_HEADERS if h not in headers]
-        if missing:
-            raise ValidationError(
-                {"file": [_("表头缺少必填列: %(columns)s。请使用导入模板。") % {"columns": join_list(missing)}]},
-                code="headers",
-            )
-        positions = {HEADER_TO_KEY[h]: i for i, h in enumerate(headers) if h in HEADER_TO_KEY}
-        count = 0
-        for rownum, row in enumerate(rows, start=2):
-            values = {key: (row[i] if i < len(row) else None) for key, i in positions.items()}
-            if all(cell_text(v) == "" for v in values.values()):
-                continue
-            count += 1
-            if count > MAX_ROWS:
-                raise ValidationError(
-                    {"file": [_("一次最多导入 %(n)d 行, 请拆分文件。") % {"n": MAX_ROWS}]}, code="too_many_rows"
-                )
-            yield rownum, values
-    finally:
-        workbook.close()
+    return iter_sheet_rows(
+        file,
+        header_to_key=HEADER_TO_KEY,
+        required_headers=REQUIRED_HEADERS,
+        max_rows=MAX_ROWS,
+        too_many_message=_("一次最多导入 %(n)d 行, 请拆分文件。") % {"n": MAX_ROWS},
+    )
 
 
 def _suggested_period(kind: str, today: dt.date) -> Period:

@@ -1,6 +1,6 @@
 """Browser tests for the report pages no other browser test opens (docs/browser-tests.md): the
 list of cases overdue at a period's end (the link printed in a report's files) and the
-schedule pages (定时报表: create from the list, edit)."""
+schedule pages (定时报表: create from the list, edit), and the reports' admin pages."""
 
 from __future__ import annotations
 
@@ -12,20 +12,17 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from civicgrid.accounts.enums import Role
 from civicgrid.cases.models import Case, Category
 from civicgrid.cases.seed import seed_categories
 from civicgrid.cases.tests.conftest import World, build_world
 from civicgrid.conftest import browser_login
+from civicgrid.reports import services
 from civicgrid.reports.models import ReportSchedule
-from civicgrid.testing.factories import SampleDistrict
+from civicgrid.testing.browser import admin_changelist, admin_open_first, js_errors
+from civicgrid.testing.factories import SampleDistrict, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def js_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 @pytest.fixture
@@ -100,4 +97,37 @@ def test_schedules_create_and_edit(page: Any, world: World) -> None:
     assert "定时报表已保存" in (page.text_content("main") or "")
     schedule.refresh_from_db()
     assert (schedule.name, schedule.period_kind) == ("清泉街社区半年报", "half")
+    assert errors == []
+
+
+def test_reports_admin_pages(page: Any, world: World) -> None:
+    d = world.d
+    services.report_schedule_create(
+        actor=world.street_admin,
+        data={
+            "name": "兴隆巷街道月报",
+            "area": d.streets[0],
+            "period_kind": "month",
+            "want_xlsx": True,
+            "want_pdf": False,
+            "is_active": True,
+        },
+        recipients=[],
+    )
+    services.report_generate(
+        actor=world.street_admin,
+        area_code=d.streets[0].code,
+        period=str(timezone.localdate().year),
+        want_xlsx=True,
+        want_pdf=False,
+    )
+    errors = js_errors(page)
+    admin = make_user(Role.SYSTEM_ADMIN, d.district, username="sysadmin")
+    browser_login(page, admin.username)
+    admin_changelist(page, "/admin/reports/reportschedule/", title="定时报表", rows=1, contains=("兴隆巷街道月报",))
+    admin_open_first(page, title="定时报表")
+    rows = admin_changelist(page, "/admin/reports/report/", title="统计报表", rows=1, contains=(d.streets[0].name,))
+    with page.expect_navigation():
+        page.click("#changelist-filter a[href*='period_kind__exact=month']")
+    assert rows.count() == 0  # this year's report is a yearly one
     assert errors == []

@@ -75,7 +75,9 @@ EXPRESSIONS = {
 }
 
 
-def load(n: int, start: dt.datetime) -> dict[str, Any]:
+def load(n: int, start: dt.datetime, overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """INSERT ``n`` cases spread over 365 days from ``start`` in one statement. ``overrides``
+    replaces or adds column expressions (SQL over i, t0, r1..r4; ``%%`` for a modulo)."""
     from django.db import connection
 
     from civicgrid.cases.models import Case, Category
@@ -91,14 +93,15 @@ def load(n: int, start: dt.datetime) -> dict[str, Any]:
         "ngrids": len(grids),
         "callers": n // 3,
     }
+    expressions = {**EXPRESSIONS, **(overrides or {})}
     columns, values = [], []
     for f in Case._meta.concrete_fields:
         if f.primary_key:
             continue
         col = str(f.column)
-        if f.name in EXPRESSIONS or col in EXPRESSIONS:
+        if f.name in expressions or col in expressions:
             columns.append(col)
-            values.append(EXPRESSIONS.get(f.name) or EXPRESSIONS[str(col)])
+            values.append(expressions.get(f.name) or expressions[str(col)])
         elif not f.null:
             columns.append(col)  # any other NOT NULL text column: empty
             values.append("''")

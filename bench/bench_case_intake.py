@@ -44,12 +44,12 @@ databases.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
 import random
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -61,10 +61,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "bench"
-WORKERS = 2
-THREADS = 4  # per worker, as `civicgrid serve` defaults
+from gunicorn_server import BENCH_DIR, ROOT, THREADS, WORKERS, free_port, start_server, stop_server
+
 CONNECTIONS = 8  # concurrent client connections (= workers x threads)
 TARGET_RATIO = 0.5
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -218,64 +216,11 @@ def prepare() -> dict[str, Any]:
     return {"api_key": issued.plaintext, "categories": codes, "bbox": bbox}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(port: int) -> None:
-    """Runs in its own process: gunicorn with `civicgrid serve`'s options on the bench WSGI app."""
-    import django
-
-    django.setup()
-    from civicgrid.common.management.commands.serve import CivicGridApplication, gunicorn_options
-
-    options = gunicorn_options("127.0.0.1", port, WORKERS, THREADS)
-    options.update(accesslog=None, loglevel="warning", post_worker_init=None)  # no scheduler
-
-    class BenchApplication(CivicGridApplication):
-        def load(self) -> Any:
-            from case_intake_wsgi import application
-
-            return application
-
-    BenchApplication(options).run()
-
-
-def start_server(port: int, *, synchronous: bool = False) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "CIVICGRID_INTAKE_ASYNC": "false" if synchronous else "true",
-        "CIVICGRID_INTAKE_DRAIN_THREAD": "true",  # a drainer in each worker (the scheduler is off)
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)], stdout=subprocess.DEVNULL, env=env
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/empty")
-            if conn.getresponse().status == 200:
-                conn.close()
-                # Warm both workers' Django import (first real request per worker).
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("gunicorn did not come up within 60 s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def start_intake_server(port: int, *, synchronous: bool = False) -> subprocess.Popen[bytes]:
+    """gunicorn (bench/gunicorn_server.py) with a drainer thread in each worker (the scheduler is
+    off) and the intake accepted-then-processed, or synchronous."""
+    env = {**os.environ, "CIVICGRID_INTAKE_DRAIN_THREAD": "true"}
+    return start_server(port, env=env, synchronous=synchronous)
 
 
 class Loader:
@@ -539,7 +484,7 @@ def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
     post("bench-in-process-warm", 202)
     counter = StatementCounter()
     _timed(lambda: post("bench-in-process-0", 202), counter)
-    times = [_timed(lambda i=i: post(f"bench-in-process-{i}", 202)) for i in range(1, 21)]
+    times = [_timed(functools.partial(post, f"bench-in-process-{i}", 202)) for i in range(1, 21)]
     figures["accept"] = {
         "sql_statements": counter.count,
         "statements": counter.statements,
@@ -564,7 +509,7 @@ def in_process_intake(setup: dict[str, Any]) -> dict[str, Any]:
         post("bench-in-process-sync-warm", 201)
         counter = StatementCounter()
         _timed(lambda: post("bench-in-process-sync-0", 201), counter)
-        times = [_timed(lambda i=i: post(f"bench-in-process-sync-{i}", 201)) for i in range(1, 21)]
+        times = [_timed(functools.partial(post, f"bench-in-process-sync-{i}", 201)) for i in range(1, 21)]
     figures["synchronous"] = {
         "sql_statements": counter.count,
         "statements": counter.statements,
@@ -580,7 +525,7 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     warmup, seconds, rounds = (1.0, 4.0, 1) if quick else (2.0, 12.0, 3)
     load_before = [round(x, 2) for x in os.getloadavg()]
     port = free_port()
-    server = start_server(port)
+    server = start_intake_server(port)
     cpu_pids = {"server": server.pid, "database": postmaster_pid()}
     from django.db import connections
 
@@ -616,7 +561,7 @@ def child(db: str, quick: bool) -> dict[str, Any]:
     # The synchronous path on a second server (CIVICGRID_INTAKE_ASYNC=false), paired with its
     # own insert-one rounds.
     sync_port = free_port()
-    sync_server = start_server(sync_port, synchronous=True)
+    sync_server = start_intake_server(sync_port, synchronous=True)
     sync_pids = {"server": sync_server.pid, "database": cpu_pids["database"]}
     sync_loader = Loader(sync_port, setup)
     sync_loader.run_id = loader.run_id + "s"
@@ -753,9 +698,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "src"))
     sys.path.insert(0, str(BENCH_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicgrid.config.settings")
-    if "--serve" in sys.argv:
-        serve(int(sys.argv[sys.argv.index("--serve") + 1]))
-    elif "--child" in sys.argv:
+    if "--child" in sys.argv:
         print(json.dumps(child(sys.argv[sys.argv.index("--child") + 1], "--quick" in sys.argv)))
     else:
         print(json.dumps(main("--quick" in sys.argv), ensure_ascii=False, indent=2))

@@ -30,11 +30,12 @@ from civicgrid.accounts.models import Department, User
 from civicgrid.accounts.permissions import ROLE_CAPABILITIES
 from civicgrid.accounts.services import ensure_can_write
 from civicgrid.audit.enums import AuditAction
-from civicgrid.audit.services import audit_record
-from civicgrid.cases import selectors, signals, workflow
+from civicgrid.cases import selectors, workflow
 from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, AssistAction, AssistStatus, CaseAction
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
+from civicgrid.cases.services import _record_event
+from civicgrid.cases.workflow import SYSTEM_ACTOR
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.common.text import join_list
 
@@ -86,48 +87,58 @@ def _record(
     extra: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """One timeline line (not a transition: the case's status is unchanged) + one audit record
-    of the part + the in-transaction signal (the case engine's hook for the outbox)."""
+    of the part (its status change added) + the in-transaction signal (the case engine's hook
+    for the outbox), through the case engine's event writer."""
     event_action = workflow.ASSIST_EVENT[action]
-    user = actor if isinstance(actor, User) else None
     data = _assist_data(assist, from_status, to_status)
     if extra:
         data["assist"].update(extra)
-    event = CaseEvent.objects.create(
+    return _write_event(
         case=case,
+        assist=assist,
+        actor=actor,
         action=event_action,
-        from_status=case.status,
-        to_status=case.status,
-        is_transition=False,
-        actor=user,
-        actor_label=_actor_label(actor)[:150],
-        note=note[:NOTE_MAX],
+        note=note,
         data=data,
-        area_code=case.area_code,
-        occurred_at=now,
+        changes={**changes, "status": {"before": from_status or None, "after": to_status}},
+        audit_action=audit_action,
+        message=f"{event_action} case:{case.pk} {assist.department.name}: {note}",
+        now=now,
     )
-    audit_changes = dict(changes)
-    audit_changes["status"] = {"before": from_status or None, "after": to_status}
-    audit_record(
-        action=audit_action,
-        obj=assist,
-        area_code=case.area_code,
-        changes=audit_changes,
-        message=f"{event_action} case:{case.pk} {assist.department.name}: {note}"[:500],
-        actor=user,
-        actor_label="" if user else _actor_label(actor),
-    )
-    signals.case_event_recorded.send(
-        sender=Case,
+
+
+def _write_event(
+    *,
+    case: Case,
+    assist: CaseAssist,
+    actor: Any,
+    action: str,
+    note: str,
+    data: dict[str, Any],
+    changes: dict[str, Any],
+    audit_action: str,
+    message: str,
+    now: datetime,
+) -> CaseEvent:
+    """A part's event on the case's timeline (the case's status unchanged, no on-commit
+    signal) and its audit record (of the part), written by ``services._record_event``. An
+    actor that is not a user is "the system"."""
+    return _record_event(
         case=case,
-        event=event,
-        case_id=case.pk,
-        event_id=event.pk,
-        action=event_action,
+        actor=actor if isinstance(actor, User) else SYSTEM_ACTOR,
+        action=action,
         from_status=case.status,
         to_status=case.status,
-        area_code=case.area_code,
+        note=note,
+        data=data,
+        changes=changes,
+        audit_action=audit_action,
+        is_transition=False,
+        now=now,
+        obj=assist,
+        message=message,
+        on_commit=False,
     )
-    return event
 
 
 # --- notifications (the transactional outbox) ------------------------------------------------------
@@ -579,38 +590,17 @@ def assist_deadline_mark(*, assist: CaseAssist, kind: str, now: datetime) -> boo
     event_action = SWEEP_EVENT[kind]
     data = _assist_data(assist, assist.status, assist.status)
     data["assist"]["deadline"] = kind
-    event = CaseEvent.objects.create(
+    event = _write_event(
         case=case,
-        action=event_action,
-        from_status=case.status,
-        to_status=case.status,
-        is_transition=False,
+        assist=assist,
         actor=None,
-        actor_label=_actor_label(None),
+        action=event_action,
         note=note,
         data=data,
-        area_code=case.area_code,
-        occurred_at=now,
-    )
-    audit_record(
-        action=AuditAction.UPDATE,
-        obj=assist,
-        area_code=case.area_code,
         changes=changes,
-        message=f"{event_action} case:{case.pk} {assist.department.name}"[:500],
-        actor=None,
-        actor_label=_actor_label(None),
-    )
-    signals.case_event_recorded.send(
-        sender=Case,
-        case=case,
-        event=event,
-        case_id=case.pk,
-        event_id=event.pk,
-        action=event_action,
-        from_status=case.status,
-        to_status=case.status,
-        area_code=case.area_code,
+        audit_action=AuditAction.UPDATE,
+        message=f"{event_action} case:{case.pk} {assist.department.name}",
+        now=now,
     )
     _notify_deadline(case=case, assist=assist, kind=kind, event=event, values=values)
     return True

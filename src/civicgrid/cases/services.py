@@ -125,8 +125,12 @@ def _event_parts(
     audit_action: str = AuditAction.TRANSITION,
     is_transition: bool = True,
     now: datetime,
+    obj: models.Model | None = None,
+    message: str | None = None,
 ) -> tuple[CaseEvent, AuditEntry]:
-    """A timeline line (not saved yet) and the audit record that goes with it."""
+    """A timeline line (not saved yet) and the audit record that goes with it. The record is
+    of ``obj`` (default: the case; joint handling records the part) with ``message`` (default
+    "<action>: <note>"); a status change of the event is added to its changes."""
     user = actor if _is_user(actor) else None
     label = _actor_label(actor)
     event = CaseEvent(
@@ -147,18 +151,19 @@ def _event_parts(
         audit_changes["status"] = {"before": from_status or None, "after": to_status}
     entry = AuditEntry(
         action=audit_action,
-        obj=case,
+        obj=case if obj is None else obj,
         area_code=case.area_code,
         changes=audit_changes,
-        message=f"{action}: {note}"[:500],
+        message=(f"{action}: {note}" if message is None else message)[:500],
         actor=user,
         actor_label="" if user else label,
     )
     return event, entry
 
 
-def _announce(case: Case, event: CaseEvent) -> None:
-    """The in-transaction signal (outbox writers) and the on-commit one, for a saved event."""
+def _announce(case: Case, event: CaseEvent, *, on_commit: bool = True) -> None:
+    """The in-transaction signal (outbox writers) and (``on_commit``) the on-commit one, for a
+    saved event."""
     kwargs = {
         "case_id": case.pk,
         "event_id": event.pk,
@@ -168,7 +173,8 @@ def _announce(case: Case, event: CaseEvent) -> None:
         "area_code": case.area_code,
     }
     signals.case_event_recorded.send(sender=Case, case=case, event=event, **kwargs)
-    transaction.on_commit(lambda: signals.case_transitioned.send(sender=Case, **kwargs))
+    if on_commit:
+        transaction.on_commit(lambda: signals.case_transitioned.send(sender=Case, **kwargs))
 
 
 def _record_event(
@@ -184,9 +190,14 @@ def _record_event(
     audit_action: str = AuditAction.TRANSITION,
     is_transition: bool = True,
     now: datetime | None = None,
+    obj: models.Model | None = None,
+    message: str | None = None,
+    on_commit: bool = True,
 ) -> CaseEvent:
-    """One timeline line + one audit record + the in-transaction signal + the on-commit one.
-    The audit record is appended last: it locks the chain head until the commit (D4)."""
+    """One timeline line + one audit record + the in-transaction signal + (``on_commit``) the
+    on-commit one; ``obj`` and ``message``: see ``_event_parts``. The writer of every single
+    case event, joint handling's included. The audit record is appended last: it locks the
+    chain head until the commit (D4)."""
     event, entry = _event_parts(
         case=case,
         actor=actor,
@@ -199,10 +210,12 @@ def _record_event(
         audit_action=audit_action,
         is_transition=is_transition,
         now=now or timezone.now(),
+        obj=obj,
+        message=message,
     )
     with transaction.atomic(savepoint=False):
         event.save(force_insert=True)
-        _announce(case, event)
+        _announce(case, event, on_commit=on_commit)
         audit_record_many([entry])
     return event
 

@@ -34,7 +34,7 @@ from civicgrid.cases import selectors, workflow
 from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, AssistAction, AssistStatus, CaseAction
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.cases.services import _record_event
+from civicgrid.cases.services import _plain, _record_event
 from civicgrid.cases.workflow import SYSTEM_ACTOR
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.common.text import join_list
@@ -431,14 +431,6 @@ def _assist_act(
     )
     _notify(case=case, assist=current, actor=actor, action=action, event=event, text=text)
     return current
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "pk"):
-        return value.pk
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 @transaction.atomic

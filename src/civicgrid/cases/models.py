@@ -235,6 +235,11 @@ class Case(TimeStampedModel):
             models.Index(fields=["reporter_phone_digest"], name="case_reporter_phone"),
             models.Index(fields=["category", "status"], name="case_category_status"),
             models.Index(fields=["updated_at"], name="case_updated"),  # metrics aggregates: dirty days
+            # Overdue lists (the screen, reports at a period's end): a few percent of the cases,
+            # so a partial index stays small; without it the yearly report scanned every case.
+            models.Index(
+                fields=["overdue_at", "id"], condition=models.Q(overdue_at__isnull=False), name="case_overdue"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -417,7 +417,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(notification_selectors.inbox(request.user), MESSAGES_PAGE_SIZE).get_page(request.GET.get("page"))
     context = _shell_context(request, "messages")
     context["page"] = page
+    # A case's message opens the case in the phone app (its task page), not the desktop page.
+    context["items"] = [{"n": n, "link": _phone_link(n)} for n in page]
     return render(request, "mobile/messages.html", context)
+
+
+def _phone_link(notification: Any) -> str:
+    if notification.object_type == "cases.case" and str(notification.object_id).isdigit():
+        return reverse("mobile:task", args=[int(notification.object_id)])
+    return str(notification.link or "")
 
 
 # --- PWA plumbing --------------------------------------------------------------------------------

@@ -58,12 +58,13 @@ def test_messages_tab_lists_the_users_messages(phone_page: Any, world: World) ->
     assert second.tracking_code in (unread.inner_text() or "")  # the body names the case
     fits_the_phone(page)
 
-    # A message leads to its case; the full inbox is one link away.
+    # A message opens its case in the phone app; the full inbox is one link away.
     assert page.locator("main a", has_text="全部消息与订阅设置").get_attribute("href") == "/notifications/"
     with page.expect_navigation():
         unread.locator("a").click()
-    assert page.url.endswith(f"/cases/{second.pk}/")
-    assert page.text_content("#tracking-code") == second.tracking_code
+    assert page.url.endswith(f"/m/tasks/{second.pk}/")
+    assert second.title in (page.text_content("main") or "")
+    fits_the_phone(page)
     assert errors == []
 
 

@@ -575,9 +575,12 @@ def test_patrol_tab_uses_the_patrols_recorder(client: Client, world: World) -> N
 
 @pytest.mark.django_db
 def test_messages_tab(client: Client, world: World) -> None:
-    dispatched_to_chief(world)  # the dispatch notifies the chief
+    case = dispatched_to_chief(world)  # the dispatch notifies the chief
     response = login(client, world.chief).get("/m/messages/")
-    assert response.status_code == 200 and 'id="message-list"' in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="message-list"' in html
+    # The case's message opens the case in the phone app, not the desktop case page.
+    assert f'href="/m/tasks/{case.pk}/"' in html and f'href="/cases/{case.pk}/"' not in html
 
 
 @pytest.mark.django_db

@@ -2,9 +2,10 @@
 
 (Deliberately not named bench_*.py: bench/run.py runs every bench_*.py as a benchmark.)
 
-Served by gunicorn in bench/bench_case_intake.py only (never by ``civicgrid serve``), so the
-product's URLs and code stay unchanged. Everything except the two paths below goes to the real
-application (``civicgrid.config.wsgi.application``):
+Served by the benchmarks' gunicorn (bench/gunicorn_server.py: the intake and track-upload
+benchmarks), never by ``civicgrid serve``, so the product's URLs and code stay unchanged.
+Everything except the paths below goes to the real application
+(``civicgrid.config.wsgi.application``):
 
 - ``/bench/empty``: answers ``{}`` at once (no Django, no database): the HTTP floor of the
   same server, the same workers and the same client.

@@ -514,6 +514,7 @@ def open_page(request: HttpRequest) -> HttpResponse:
         context: dict[str, Any] = {"error": "; ".join(exc.messages), "periods": _period_choices()}
         return render(request, "dashboards/public.html", context, status=400)
     today = timezone.localdate()
+    cases = case_page(f, request.GET.get("page"))
     context = {
         "filter": f,
         "periods": _period_choices(),
@@ -522,7 +523,10 @@ def open_page(request: HttpRequest) -> HttpResponse:
         "closure": closure_by_community(f),
         "commitments": commitments(today.year),
         "year": today.year,
-        "cases": case_page(f, request.GET.get("page")),
+        "cases": cases,
+        # the list's pager (includes/pager.html) needs a Page: one over the count alone, as the
+        # rows are cached plain dicts
+        "pager": Paginator(range(cases["count"]), PAGE_SIZE).get_page(cases["page"]),
         "query": f.query(),
         "map_url": reverse("api:open_map") + "?" + f.query(),
         "geojson_url": reverse("api:open_geojson"),

@@ -40,7 +40,7 @@ from civicgrid.cameras.models import Camera
 from civicgrid.cameras.services import CODE_RE
 from civicgrid.cases.models import WebhookSource
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.common.excel import RowError, cell_text, iter_sheet_rows
+from civicgrid.common.excel import RowError, cell_text, column_maps, iter_sheet_rows
 from civicgrid.common.text import join_list
 from civicgrid.territory.enums import AreaLevel
 from civicgrid.territory.locate import locate
@@ -77,10 +77,7 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
         "告警接入源的名称(如 yuquan-video): 只接受该平台发来的告警和心跳; 空则任何已登记的平台均可",
     ),
 ]
-HEADERS = [c[0] for c in COLUMNS]
-HEADER_TO_KEY = {c[0]: c[1] for c in COLUMNS}
-KEY_TO_HEADER = {c[1]: c[0] for c in COLUMNS}
-REQUIRED_HEADERS = [c[0] for c in COLUMNS if c[2]]
+HEADERS, HEADER_TO_KEY, KEY_TO_HEADER, REQUIRED_HEADERS = column_maps(COLUMNS)
 
 
 def _kinds() -> dict[str, str]:

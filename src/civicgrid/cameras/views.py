@@ -7,14 +7,12 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from civicgrid.accounts.permissions import capability_required, has_capability
@@ -25,6 +23,7 @@ from civicgrid.cameras.importing import IMPORT_CAPABILITY, write_template
 from civicgrid.cameras.jobs import camera_import_commit, camera_import_start, import_progress
 from civicgrid.cameras.services import offline_cutoff
 from civicgrid.common.errors import Conflict, NotFound
+from civicgrid.common.forms import ExcelUploadForm
 from civicgrid.territory.enums import AreaLevel
 from civicgrid.territory.models import Area
 
@@ -135,12 +134,6 @@ def alerts(request: HttpRequest) -> HttpResponse:
 # --- Excel import ------------------------------------------------------------------------------
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Excel 文件(.xlsx)"), error_messages={"required": gettext_lazy("请选择要导入的文件。")}
-    )
-
-
 def _import_context(request: HttpRequest, job: Any) -> dict[str, Any]:
     context: dict[str, Any] = {"job": job, "progress": import_progress(job) if job else None}
     if job is not None and job.status == job.Status.READY:
@@ -150,7 +143,7 @@ def _import_context(request: HttpRequest, job: Any) -> dict[str, Any]:
 
 @capability_required(IMPORT_CAPABILITY)
 def import_page(request: HttpRequest) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ExcelUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             job = camera_import_start(actor=request.user, upload=form.cleaned_data["file"])
@@ -180,7 +173,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
             context.update(oob=True, jobs=selectors.imports_visible(request.user)[:RECENT_IMPORTS])
         return render(request, "cameras/_import_job.html", context)
     jobs = selectors.imports_visible(request.user)[:RECENT_IMPORTS]
-    return render(request, "cameras/import.html", {**context, "form": ImportForm(), "jobs": jobs})
+    return render(request, "cameras/import.html", {**context, "form": ExcelUploadForm(), "jobs": jobs})
 
 
 @require_POST
@@ -195,7 +188,7 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as exc:
         messages.error(request, str(exc))
         jobs = selectors.imports_visible(request.user)[:RECENT_IMPORTS]
-        context = {**_import_context(request, job), "form": ImportForm(), "jobs": jobs}
+        context = {**_import_context(request, job), "form": ExcelUploadForm(), "jobs": jobs}
         return render(request, "cameras/import.html", context, status=409)
     return redirect("cameras:import_job", pk=job.pk)
 

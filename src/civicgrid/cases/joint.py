@@ -34,7 +34,7 @@ from civicgrid.cases import selectors, workflow
 from civicgrid.cases.enums import OPEN_ASSIST_STATUSES, TERMINAL_STATUSES, AssistAction, AssistStatus, CaseAction
 from civicgrid.cases.models import Case, CaseAssist, CaseEvent
 from civicgrid.cases.permissions import CaseCapability
-from civicgrid.cases.services import _plain, _record_event
+from civicgrid.cases.services import _record_event, _set_fields
 from civicgrid.cases.workflow import SYSTEM_ACTOR
 from civicgrid.common.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.common.text import join_list
@@ -408,11 +408,7 @@ def _assist_act(
     if updated == 0:
         raise Conflict(_(ASSIST_CONFLICT_MESSAGE), code="conflict")
     from_status = current.status
-    changes = {
-        name: {"before": _plain(getattr(current, name)), "after": _plain(value)} for name, value in fields.items()
-    }
-    for name, value in fields.items():
-        setattr(current, name, value)
+    changes = _set_fields(current, fields, only_changed=False)
     current.status = to_status
     current.version = expected_version + 1
     current.updated_at = now
@@ -567,11 +563,7 @@ def assist_deadline_mark(*, assist: CaseAssist, kind: str, now: datetime) -> boo
     ).update(**fields)
     if not updated:
         return False
-    changes = {
-        name: {"before": _plain(getattr(assist, name)), "after": _plain(value)} for name, value in fields.items()
-    }
-    for name, value in fields.items():
-        setattr(assist, name, value)
+    changes = _set_fields(assist, fields, only_changed=False)
     case = assist.case
     due = timezone.localtime(assist.due_at).strftime("%Y-%m-%d %H:%M")
     values = {"dept": assist.department.name, "due": due, "code": case.tracking_code, "title": case.title}

@@ -321,16 +321,9 @@ def _intake_step(
     fields, data, override = _apply(case, action, actor, payload, note, now)
     to_status = override or to_status
     from_status = case.status
-    before = {name: getattr(case, name) for name in fields}
-    for name, value in fields.items():
-        setattr(case, name, value)
+    changes = _set_fields(case, fields)
     case.status = to_status
     case.version += 1
-    changes = {
-        name: {"before": _plain(before[name]), "after": _plain(value)}
-        for name, value in fields.items()
-        if _plain(before[name]) != _plain(value) and name != "deadline_marks"
-    }
     return _event_parts(
         case=case,
         actor=actor,
@@ -1130,16 +1123,9 @@ def case_transition(
     )
     if updated == 0:
         raise Conflict(_(CONFLICT_MESSAGE), code="conflict")
-    before = {name: getattr(current, name) for name in fields}
-    for name, value in fields.items():
-        setattr(current, name, value)
+    changes = _set_fields(current, fields)
     current.status = to_status
     current.version = expected_version + 1
-    changes = {
-        name: {"before": _plain(before[name]), "after": _plain(value)}
-        for name, value in fields.items()
-        if _plain(before[name]) != _plain(value) and name != "deadline_marks"
-    }
     _record_event(
         case=current,
         actor=actor,
@@ -1178,6 +1164,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+def _set_fields(obj: models.Model, fields: Mapping[str, Any], *, only_changed: bool = True) -> dict[str, Any]:
+    """Set ``fields`` on ``obj`` and return the audit changes ({name: {before, after}}): only
+    the fields whose value changed (all of them with ``only_changed`` False); the deadline
+    marks are bookkeeping, never listed."""
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        before, after = _plain(getattr(obj, name)), _plain(value)
+        setattr(obj, name, value)
+        if (before != after or not only_changed) and name != "deadline_marks":
+            changes[name] = {"before": before, "after": after}
+    return changes
 
 
 # --- convenience wrappers -----------------------------------------------------------------

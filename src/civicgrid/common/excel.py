@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -35,6 +35,24 @@ class RowError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}
+
+
+class ColumnMaps(NamedTuple):
+    """What an importer derives from its column table of (header, key, required, help)."""
+
+    headers: list[str]
+    header_to_key: dict[str, str]
+    key_to_header: dict[str, str]
+    required: list[str]
+
+
+def column_maps(columns: Sequence[tuple[str, str, bool, str]]) -> ColumnMaps:
+    return ColumnMaps(
+        headers=[c[0] for c in columns],
+        header_to_key={c[0]: c[1] for c in columns},
+        key_to_header={c[1]: c[0] for c in columns},
+        required=[c[0] for c in columns if c[2]],
+    )
 
 
 def iter_sheet_rows(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from civicgrid.common.excel import RowError, iter_sheet_rows
+from civicgrid.common.excel import RowError, column_maps, iter_sheet_rows
 from civicgrid.indicators.enums import PeriodKind
 from civicgrid.indicators.models import Indicator
 from civicgrid.indicators.periods import Period, example, periods_of_year
@@ -36,10 +36,7 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
     ("数值", "value", True, "人、户、个等计数须为不小于0的整数; 比率(%)为 0-100, 最多两位小数"),
     ("说明", "note", False, "不超过200字, 如数据来源或更正原因"),
 ]
-HEADERS = [c[0] for c in COLUMNS]
-HEADER_TO_KEY = {c[0]: c[1] for c in COLUMNS}
-KEY_TO_HEADER = {c[1]: c[0] for c in COLUMNS}
-REQUIRED_HEADERS = [c[0] for c in COLUMNS if c[2]]
+HEADERS, HEADER_TO_KEY, KEY_TO_HEADER, REQUIRED_HEADERS = column_maps(COLUMNS)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.accounts.scope import scope_queryset
+from civicgrid.common.forms import ExcelUploadForm
 from civicgrid.people.enums import (
     DisabilityCategory,
     DisabilityLevel,
@@ -169,5 +170,4 @@ class PersonForm(forms.Form):
                 self.add_error(None, message)
 
 
-class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Excel 文件(.xlsx)"), error_messages={"required": _("请选择要导入的文件。")})
+ImportForm = ExcelUploadForm

@@ -33,7 +33,7 @@ from civicgrid.accounts.scope import code_range_q, user_scope_code
 from civicgrid.audit.enums import AuditAction
 from civicgrid.audit.services import audit_record
 from civicgrid.common import crypto, idcard, masking
-from civicgrid.common.excel import RowError, cell_text
+from civicgrid.common.excel import RowError, cell_text, column_maps
 from civicgrid.common.text import join_list
 from civicgrid.people.enums import (
     DisabilityCategory,
@@ -88,10 +88,7 @@ COLUMNS: list[tuple[str, str, bool, str]] = [
         "多个用、分隔: " + "、".join(str(c.label) for c in PersonTagKind) + "; 残疾人写作 残疾人:肢体残疾:二级",
     ),
 ]
-HEADERS = [c[0] for c in COLUMNS]
-HEADER_TO_KEY = {c[0]: c[1] for c in COLUMNS}
-KEY_TO_HEADER = {c[1]: c[0] for c in COLUMNS}
-REQUIRED = [c[0] for c in COLUMNS if c[2]]
+HEADERS, HEADER_TO_KEY, KEY_TO_HEADER, REQUIRED = column_maps(COLUMNS)
 
 
 def _labels(choices: Any) -> dict[str, str]:

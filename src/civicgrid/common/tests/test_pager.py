@@ -83,12 +83,6 @@ def test_query_is_escaped() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-def test_htmx_target_makes_the_links_htmx_requests() -> None:
-    html = _render(page=_page(2), query="a=1", hx_target="#results")
-    assert 'hx-get="?a=1&amp;page=3" hx-target="#results" hx-push-url="true"' in html
-    assert 'hx-get="?a=1&amp;page=1" hx-target="#results" hx-push-url="true"' in html
-
-
 def test_english_uses_the_existing_catalogue() -> None:
     with translation.override("en"):
         html = render_to_string("includes/pager.html", {"page": _page(2)})
